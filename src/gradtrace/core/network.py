@@ -1,0 +1,148 @@
+"""The multilayer perceptron and backpropagation, vectorised over a batch.
+
+Notation: rows are samples. a0 = X (m, n_0); for layer l = 1..L: z_l = a_{l-1} W_lᵀ + b_l (m, n_l),
+a_l = σ_l(z_l); delta_l = dC_s/dz_l per sample (m, n_l); grad_W_l = (1/m) delta_lᵀ a_{l-1}
+(n_l, n_{l-1}); grad_b_l = mean over samples of delta_l (n_l,). This is the textbook column-vector
+form z = W a + b with every matrix transposed so that samples are rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gradtrace.core.activations import Activation
+from gradtrace.core.losses import Loss
+
+Array = NDArray[np.floating]
+
+
+@dataclass
+class Layer:
+    """A dense layer: W (n_out, n_in), b (n_out,), its activation, and whether it trains."""
+
+    W: Array
+    b: Array
+    activation: Activation
+    trainable: bool = True
+
+    @property
+    def n_in(self) -> int:
+        return int(self.W.shape[1])
+
+    @property
+    def n_out(self) -> int:
+        return int(self.W.shape[0])
+
+
+@dataclass
+class MLP:
+    """Layers, a loss, and whether biases train (``train_biases=False`` keeps every b fixed)."""
+
+    layers: list[Layer]
+    loss: Loss
+    train_biases: bool = True
+
+    @property
+    def sizes(self) -> list[int]:
+        return [self.layers[0].n_in] + [layer.n_out for layer in self.layers]
+
+    @property
+    def dtype(self) -> np.dtype[np.floating]:
+        return self.layers[0].W.dtype
+
+    @property
+    def uses_fused_delta(self) -> bool:
+        """True when the output activation and the loss pair up for delta_L = a_L - y (scaled)."""
+        return self.loss.fused_activation == self.layers[-1].activation.name
+
+    def copy(self) -> MLP:
+        return MLP(
+            [Layer(ly.W.copy(), ly.b.copy(), ly.activation, ly.trainable) for ly in self.layers],
+            self.loss,
+            self.train_biases,
+        )
+
+
+@dataclass
+class Forward:
+    """Everything the forward pass computed: a[0] = X and, for l >= 1, z[l] and a[l]."""
+
+    a: list[Array]
+    z: list[Array | None]  # z[0] is None: the input has no pre-activation
+
+
+@dataclass
+class Gradients:
+    """Per-sample deltas and batch-mean gradients, indexed by layer (index 0 unused)."""
+
+    delta: list[Array | None]
+    grad_W: list[Array | None]
+    grad_b: list[Array | None]
+    per_sample_cost: Array = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def cost(self) -> float:
+        return float(np.mean(self.per_sample_cost))
+
+
+def forward(mlp: MLP, X: Array) -> Forward:
+    """The forward pass: z_l = a_{l-1} W_lᵀ + b_l, a_l = σ_l(z_l)."""
+    a: list[Array] = [X]
+    z: list[Array | None] = [None]
+    for layer in mlp.layers:
+        z_l = a[-1] @ layer.W.T + layer.b  # (m, n_out)
+        z.append(z_l)
+        a.append(layer.activation.forward(z_l))
+    return Forward(a, z)
+
+
+def per_sample_cost(mlp: MLP, fwd: Forward, Y: Array) -> Array:
+    """C_s for each sample (m,), from z where the fused form is exact for large |z|."""
+    z_out = fwd.z[-1]
+    if mlp.uses_fused_delta and mlp.loss.cost_from_logits is not None and z_out is not None:
+        return mlp.loss.cost_from_logits(z_out, Y)
+    return mlp.loss.cost(fwd.a[-1], Y)
+
+
+def output_delta(mlp: MLP, fwd: Forward, Y: Array) -> Array:
+    """delta_L = dC_s/dz_L = σ_L'(z_L) ⊙ dC_s/da_L, or the fused a_L - y form."""
+    a_out, z_out = fwd.a[-1], fwd.z[-1]
+    assert z_out is not None
+    if mlp.uses_fused_delta and mlp.loss.fused_delta is not None:
+        return mlp.loss.fused_delta(a_out, Y)
+    grad_a = mlp.loss.gradient(a_out, Y)  # (m, n_L)
+    return mlp.layers[-1].activation.backward(z_out, a_out, grad_a)
+
+
+def backward(mlp: MLP, fwd: Forward, Y: Array) -> Gradients:
+    """Backpropagation with the weights *before* any update.
+
+    delta_L from the loss; delta_l = σ_l'(z_l) ⊙ (delta_{l+1} W_{l+1}) for l < L;
+    grad_W_l = (1/m) delta_lᵀ a_{l-1}; grad_b_l = mean_s delta_l.
+    """
+    L = len(mlp.layers)
+    m = fwd.a[0].shape[0]
+    delta: list[Array | None] = [None] * (L + 1)
+    grad_W: list[Array | None] = [None] * (L + 1)
+    grad_b: list[Array | None] = [None] * (L + 1)
+    delta[L] = output_delta(mlp, fwd, Y)
+    for l in range(L, 0, -1):
+        d = delta[l]
+        assert d is not None
+        grad_W[l] = (d.T @ fwd.a[l - 1]) / m  # (n_l, n_{l-1})
+        grad_b[l] = d.mean(axis=0)  # (n_l,)
+        if l > 1:
+            z_prev = fwd.z[l - 1]
+            assert z_prev is not None
+            grad_a_prev = d @ mlp.layers[l - 1].W  # (m, n_{l-1})
+            delta[l - 1] = mlp.layers[l - 2].activation.backward(z_prev, fwd.a[l - 1], grad_a_prev)
+    return Gradients(delta, grad_W, grad_b, per_sample_cost(mlp, fwd, Y))
+
+
+def trains(mlp: MLP, layer_index: int, parameter: str) -> bool:
+    """Whether parameter "W" or "b" of layer ``layer_index`` (from 1) is updated."""
+    layer = mlp.layers[layer_index - 1]
+    return layer.trainable and (parameter == "W" or mlp.train_biases)

@@ -1,0 +1,57 @@
+"""One symbol table: every quantity's name in plain text, in LaTeX and in words.
+
+Code, terminal output, LaTeX, HTML and the web page all take their symbols from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Notation:
+    """How one kind of quantity is written. ``{l}`` stands for the layer number."""
+
+    text: str
+    latex: str
+    words: str
+
+
+SYMBOLS: dict[str, Notation] = {
+    "a": Notation("a{l}", "a^{{({l})}}", "activation of layer {l}"),
+    "z": Notation("z{l}", "z^{{({l})}}", "weighted input of layer {l}"),
+    "W": Notation("W{l}", "W^{{({l})}}", "weights of layer {l}"),
+    "b": Notation("b{l}", "b^{{({l})}}", "biases of layer {l}"),
+    "W_new": Notation("W{l}'", "W'^{{({l})}}", "updated weights of layer {l}"),
+    "b_new": Notation("b{l}'", "b'^{{({l})}}", "updated biases of layer {l}"),
+    "delta": Notation("δ{l}", "\\delta^{{({l})}}", "error dC/dz of layer {l}"),
+    "grad_W": Notation("∂C/∂W{l}", "\\frac{{\\partial C}}{{\\partial W^{{({l})}}}}",
+                       "gradient of the cost with respect to W{l}"),
+    "grad_b": Notation("∂C/∂b{l}", "\\frac{{\\partial C}}{{\\partial b^{{({l})}}}}",
+                       "gradient of the cost with respect to b{l}"),
+    "y": Notation("y", "y", "target"),
+    "C": Notation("C", "C", "cost"),
+    "eta": Notation("η", "\\eta", "learning rate"),
+    "m": Notation("m", "m", "batch size"),
+}
+
+# The "net/out" naming many blog tutorials use (net_h1, out_h1) instead of z/a.
+NET_OUT = {"z": "net", "a": "out"}
+
+
+def text(kind: str, layer: int | None = None) -> str:
+    """Plain-text symbol, e.g. ``text("delta", 2) == "δ2"``."""
+    return SYMBOLS[kind].text.format(l="" if layer is None else layer)
+
+
+def latex(kind: str, layer: int | None = None) -> str:
+    """LaTeX symbol, e.g. ``latex("z", 1) == "z^{(1)}"``."""
+    template = SYMBOLS[kind].latex
+    if layer is None:
+        return template.replace("^{({l})}", "").format(l="")
+    return template.format(l=layer)
+
+
+def words(kind: str, layer: int | None = None) -> str:
+    """A short description in words."""
+    return SYMBOLS[kind].words.format(l="" if layer is None else layer)
