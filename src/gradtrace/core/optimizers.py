@@ -1,11 +1,26 @@
 """Optimisers: how a gradient becomes a parameter update.
 
-Notation: θ = a parameter (W_l or b_l), g = dC/dθ, η = learning rate.
+Notation: θ = a parameter (W_l or b_l), g = dC/dθ, η = learning rate, λ = L2 weight decay,
+μ = momentum, v = velocity; Adam: m, v = first and second moment estimates, β1, β2 their decay
+rates, t = the step count, ε = a small constant.
+
 Each optimiser updates θ in place and keeps its state per parameter key ("W1", "b1", ...).
+The conventions are PyTorch's (``torch.optim.SGD``/``Adam``), so results match it step for step:
+
+- L2 weight decay is added to the gradient first, g ← g + λθ, for every parameter (biases too),
+  as PyTorch's ``weight_decay`` does (Adam's, not AdamW's decoupled form).
+- Momentum: v ← μ v + g, θ ← θ - η v (v starts at 0, so the first step is plain SGD). Note this is
+  *not* the "v ← μ v - η g, θ ← θ + v" form of some textbooks; the two differ when η changes.
+- Adam: m ← β1 m + (1-β1) g, v ← β2 v + (1-β2) g², θ ← θ - η m̂ / (√v̂ + ε), with the bias
+  corrections m̂ = m / (1-β1^t), v̂ = v / (1-β2^t) and t counted per parameter from 1.
+
+``update(..., grad_is_scratch=True)`` lets the optimiser overwrite ``grad`` as workspace, which the
+fast training loop uses to avoid allocating a temporary per step.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -28,15 +43,40 @@ class Optimizer(Protocol):
     def load_state_arrays(self, arrays: dict[str, Array]) -> None: ...
 
 
+def _decayed(param: Array, grad: Array, weight_decay: float, grad_is_scratch: bool) -> Array:
+    """g + λθ (g itself when λ = 0); written into ``grad`` when it is scratch space."""
+    if weight_decay == 0.0:
+        return grad
+    if grad_is_scratch:
+        grad += weight_decay * param
+        return grad
+    return grad + weight_decay * param
+
+
+def _load_keyed(arrays: dict[str, Array], prefix: str) -> dict[str, Array]:
+    """The entries "prefix.KEY" of a checkpoint, as {KEY: copy}."""
+    return {
+        name.removeprefix(prefix): np.array(value)
+        for name, value in arrays.items()
+        if name.startswith(prefix)
+    }
+
+
 @dataclass
 class SGD:
-    """Plain gradient descent: θ ← θ - η g."""
+    """Plain gradient descent: θ ← θ - η (g + λθ)."""
 
     learning_rate: float
+    weight_decay: float = 0.0
     name: str = field(default="sgd", init=False)
 
-    def update(self, key: str, param: Array, grad: Array) -> None:
-        param -= self.learning_rate * grad
+    def update(self, key: str, param: Array, grad: Array, *, grad_is_scratch: bool = False) -> None:
+        g = _decayed(param, grad, self.weight_decay, grad_is_scratch)
+        if grad_is_scratch or g is not grad:
+            g *= self.learning_rate  # reuse the workspace instead of allocating η g
+            param -= g
+        else:
+            param -= self.learning_rate * g
 
     def state_arrays(self) -> dict[str, Array]:
         return {}
@@ -45,4 +85,113 @@ class SGD:
         return None
 
 
-OPTIMIZERS: dict[str, type] = {"sgd": SGD}
+@dataclass
+class Momentum:
+    """Gradient descent with momentum (PyTorch's form): v ← μ v + g, θ ← θ - η v."""
+
+    learning_rate: float
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    name: str = field(default="momentum", init=False)
+    velocity: dict[str, Array] = field(default_factory=dict, init=False, repr=False)
+
+    def update(self, key: str, param: Array, grad: Array, *, grad_is_scratch: bool = False) -> None:
+        g = _decayed(param, grad, self.weight_decay, grad_is_scratch)
+        v = self.velocity.get(key)
+        if v is None:
+            v = self.velocity[key] = np.zeros_like(param)
+        v *= self.momentum
+        v += g  # v = μ v + g
+        if grad_is_scratch:
+            np.multiply(v, self.learning_rate, out=g)
+            param -= g
+        else:
+            param -= self.learning_rate * v
+
+    def state_arrays(self) -> dict[str, Array]:
+        return {f"velocity.{key}": v for key, v in self.velocity.items()}
+
+    def load_state_arrays(self, arrays: dict[str, Array]) -> None:
+        self.velocity = _load_keyed(arrays, "velocity.")
+
+
+@dataclass
+class Adam:
+    """Adam (Kingma & Ba), PyTorch's form: θ ← θ - η m̂ / (√v̂ + ε)."""
+
+    learning_rate: float = 0.001
+    beta1: float = 0.9
+    beta2: float = 0.999
+    epsilon: float = 1e-8
+    weight_decay: float = 0.0
+    name: str = field(default="adam", init=False)
+    m: dict[str, Array] = field(default_factory=dict, init=False, repr=False)
+    v: dict[str, Array] = field(default_factory=dict, init=False, repr=False)
+    t: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+    _work: dict[str, Array] = field(default_factory=dict, init=False, repr=False)
+
+    def update(self, key: str, param: Array, grad: Array, *, grad_is_scratch: bool = False) -> None:
+        g = _decayed(param, grad, self.weight_decay, grad_is_scratch)
+        if key not in self.m:
+            self.m[key] = np.zeros_like(param)
+            self.v[key] = np.zeros_like(param)
+            self.t[key] = 0
+            self._work[key] = np.empty_like(param)
+        m, v, work = self.m[key], self.v[key], self._work[key]
+        t = self.t[key] = self.t[key] + 1
+        np.multiply(g, 1.0 - self.beta1, out=work)
+        m *= self.beta1
+        m += work  # m = β1 m + (1-β1) g
+        np.multiply(g, g, out=work)
+        work *= 1.0 - self.beta2
+        v *= self.beta2
+        v += work  # v = β2 v + (1-β2) g²
+        bias1 = 1.0 - self.beta1**t
+        bias2 = 1.0 - self.beta2**t
+        # θ -= η/bias1 · m / (√v / √bias2 + ε), in PyTorch's order of operations
+        np.sqrt(v, out=work)
+        work /= np.sqrt(bias2)
+        work += self.epsilon
+        np.divide(m, work, out=work)
+        work *= self.learning_rate / bias1
+        param -= work
+
+    def state_arrays(self) -> dict[str, Array]:
+        arrays: dict[str, Array] = {}
+        for key in self.m:
+            arrays[f"m.{key}"] = self.m[key]
+            arrays[f"v.{key}"] = self.v[key]
+            arrays[f"t.{key}"] = np.array(self.t[key], dtype=np.int64)
+        return arrays
+
+    def load_state_arrays(self, arrays: dict[str, Array]) -> None:
+        self.m = _load_keyed(arrays, "m.")
+        self.v = _load_keyed(arrays, "v.")
+        self.t = {key: int(value) for key, value in _load_keyed(arrays, "t.").items()}
+        self._work = {key: np.empty_like(value) for key, value in self.m.items()}
+
+
+OptimizerFactory = Callable[..., Optimizer]
+
+# name -> factory; each takes learning_rate and the keyword hyperparameters shown in its class.
+OPTIMIZERS: dict[str, OptimizerFactory] = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
+
+# The hyperparameters each optimiser accepts besides learning_rate (for validation and help text).
+HYPERPARAMETERS: dict[str, tuple[str, ...]] = {
+    "sgd": ("weight_decay",),
+    "momentum": ("momentum", "weight_decay"),
+    "adam": ("beta1", "beta2", "epsilon", "weight_decay"),
+}
+
+
+def make_optimizer(
+    name: str, learning_rate: float, **hyperparameters: float | None
+) -> Optimizer:
+    """The optimiser called ``name``; hyperparameters it does not use are ignored.
+
+    Raises KeyError for an unknown name (callers at the boundary turn it into a user error).
+    """
+    factory = OPTIMIZERS[name]
+    accepted = HYPERPARAMETERS[name]
+    kwargs = {k: float(v) for k, v in hyperparameters.items() if k in accepted and v is not None}
+    return factory(learning_rate=float(learning_rate), **kwargs)
