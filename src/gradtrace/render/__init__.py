@@ -1,0 +1,1 @@
+"""Renderers: each reads a Trace and returns text; none computes maths."""

@@ -1,0 +1,166 @@
+"""Print an expression tree as plain text or LaTeX, by name (formula) or by value (numbers).
+
+Notation as the symbol table (gradtrace.notation) gives it; indices 1-based.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from gradtrace import notation
+from gradtrace.trace.expr import Expr, Num, Op, Sym, Value
+
+Style = Literal["text", "latex"]
+Naming = Literal["textbook", "net-out"]
+
+# Binding strength: higher binds tighter; an argument weaker than its operator gets parentheses.
+# ⊙ binds tighter than a matrix product on paper, so (W2ᵀ δ2) ⊙ σ'(z1) keeps its parentheses.
+PRECEDENCE = {"add": 1, "sub": 1, "neg": 2, "mul": 3, "hadamard": 4, "matmul": 3, "div": 3,
+              "square": 5, "transpose": 5, "call": 6}
+ATOM = 7
+
+TEXT_FUNCTIONS = {"Σ_s": "Σₛ", "softmax_backward": "softmax_backward"}
+LATEX_FUNCTIONS = {
+    "σ": "\\sigma", "Σ": "\\sum", "Σ_s": "\\sum_{s}", "log": "\\log", "exp": "\\exp",
+    "tanh": "\\tanh", "relu": "\\operatorname{relu}", "relu'": "\\operatorname{relu}'",
+    "leaky_relu": "\\operatorname{leaky\\_relu}", "leaky_relu'": "\\operatorname{leaky\\_relu}'",
+    "softmax": "\\operatorname{softmax}", "softmax_backward": "\\operatorname{softmax\\_backward}",
+    "linear": "\\operatorname{linear}",
+}
+
+
+@dataclass(frozen=True)
+class MathStyle:
+    """How to print: text or LaTeX, symbols or numbers, significant digits, naming scheme."""
+
+    style: Style = "text"
+    numbers: bool = False
+    precision: int = 6
+    naming: Naming = "textbook"
+
+
+def number(value: float, precision: int, style: Style = "text") -> str:
+    """A float to ``precision`` significant digits; a true minus sign in text."""
+    text = f"{value:.{precision}g}"
+    if text in ("-0", "-0.0"):
+        text = "0"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        power = int(exponent)
+        text = (f"{mantissa} \\times 10^{{{power}}}" if style == "latex"
+                else f"{mantissa}e{power}")
+    return text.replace("-", "−") if style == "text" else text
+
+
+def matrix(value: Value, ms: MathStyle) -> str:
+    """A matrix: [1 2; 3 4] in text, a bmatrix in LaTeX; a 1x1 matrix as its number."""
+    if isinstance(value, float):
+        return number(value, ms.precision, ms.style)
+    if len(value) == 1 and len(value[0]) == 1:
+        return number(value[0][0], ms.precision, ms.style)
+    if ms.style == "latex":
+        rows = " \\\\ ".join(" & ".join(number(v, ms.precision, "latex") for v in row)
+                             for row in value)
+        return f"\\begin{{bmatrix}} {rows} \\end{{bmatrix}}"
+    return "[" + "; ".join(" ".join(number(v, ms.precision) for v in row) for row in value) + "]"
+
+
+def symbol(node: Sym, ms: MathStyle) -> str:
+    """The name of a quantity or of one of its entries: z1[2], W1[1,2], ∂C/∂W1[1,2] (text)."""
+    kind = node.kind
+    if ms.naming == "net-out" and kind in notation.NET_OUT:
+        base_text = f"{notation.NET_OUT[kind]}{'' if node.layer is None else node.layer}"
+        base_latex = f"\\mathrm{{{notation.NET_OUT[kind]}}}^{{({node.layer})}}"
+    else:
+        base_text = notation.text(kind, node.layer)
+        base_latex = notation.latex(kind, node.layer)
+    if ms.style == "text":
+        return base_text + (f"[{','.join(map(str, node.index))}]" if node.index else "")
+    if not node.index:
+        return base_latex
+    subscript = "".join(map(str, node.index)) if all(i < 10 for i in node.index) else ",".join(
+        map(str, node.index))
+    if kind in ("grad_W", "grad_b"):
+        target = notation.latex(kind.removeprefix("grad_"), node.layer)
+        return f"\\frac{{\\partial C}}{{\\partial {target}_{{{subscript}}}}}"
+    if kind == "grad_a":
+        return f"\\frac{{\\partial C}}{{\\partial a^{{({node.layer})}}_{{{subscript}}}}}"
+    return f"{base_latex}_{{{subscript}}}"
+
+
+def render(expr: Expr, ms: MathStyle) -> str:
+    """The expression in the chosen style."""
+    return _render(expr, ms)[0]
+
+
+def _render(expr: Expr, ms: MathStyle) -> tuple[str, int]:
+    """(string, precedence) of an expression."""
+    if isinstance(expr, Sym):
+        if not ms.numbers:
+            return symbol(expr, ms), ATOM
+        text = matrix(expr.value, ms)
+        negative = text.startswith(("−", "-"))
+        return text, (PRECEDENCE["neg"] if negative else ATOM)
+    if isinstance(expr, Num):
+        return _constant(expr, ms), ATOM
+    return _operator(expr, ms)
+
+
+def _constant(num: Num, ms: MathStyle) -> str:
+    if num.text is None:
+        return number(num.value, ms.precision, ms.style)
+    if ms.style == "latex":
+        if num.text == "½":
+            return "\\tfrac{1}{2}"
+        if "/" in num.text:
+            top, bottom = num.text.split("/")
+            return f"\\tfrac{{{top}}}{{{bottom}}}"
+    return num.text
+
+
+def _wrap(part: tuple[str, int], strength: int, ms: MathStyle, strict: bool = False) -> str:
+    text, precedence = part
+    weaker = precedence < strength or (strict and precedence == strength)
+    if not weaker:
+        return text
+    return f"\\left({text}\\right)" if ms.style == "latex" else f"({text})"
+
+
+def _operator(op: Op, ms: MathStyle) -> tuple[str, int]:
+    strength = PRECEDENCE[op.op]
+    args = [_render(arg, ms) for arg in op.args]
+    latex = ms.style == "latex"
+    if op.op == "add":
+        parts = [args[0][0] if args[0][1] >= strength else _wrap(args[0], strength, ms)]
+        # later terms: a negative number or negation gets parentheses, "a + (−b)"
+        parts += [_wrap(arg, PRECEDENCE["neg"], ms, strict=True) for arg in args[1:]]
+        return " + ".join(parts), strength
+    if op.op == "sub":
+        minus = " - " if latex else " − "
+        return _wrap(args[0], strength, ms) + minus + _wrap(args[1], strength, ms, strict=True), strength
+    if op.op in ("mul", "hadamard", "matmul"):
+        joiner = {
+            "mul": " \\cdot " if latex else "·",
+            "hadamard": " \\odot " if latex else " ⊙ ",
+            "matmul": " " if latex or not ms.numbers else " · ",
+        }[op.op]
+        if op.op == "mul" and not ms.numbers and all(isinstance(a, Sym) for a in op.args):
+            joiner = " "  # juxtapose symbols: W1[1,1] a0[1]
+        return joiner.join(_wrap(arg, strength, ms) for arg in args), strength
+    if op.op == "div":
+        if latex:
+            return f"\\frac{{{args[0][0]}}}{{{args[1][0]}}}", ATOM
+        return _wrap(args[0], strength, ms) + " / " + _wrap(args[1], strength, ms, strict=True), strength
+    if op.op == "neg":
+        return ("-" if latex else "−") + _wrap(args[0], strength + 1, ms), strength
+    if op.op == "square":
+        return _wrap(args[0], ATOM, ms) + ("^{2}" if latex else "²"), strength
+    if op.op == "transpose":
+        return _wrap(args[0], ATOM, ms) + ("^{\\top}" if latex else "ᵀ"), strength
+    assert op.op == "call" and op.fn is not None
+    inner = ", ".join(text for text, _ in args)
+    if latex:
+        name = LATEX_FUNCTIONS.get(op.fn, f"\\operatorname{{{op.fn}}}")
+        return f"{name}\\left({inner}\\right)", PRECEDENCE["call"]
+    return f"{TEXT_FUNCTIONS.get(op.fn, op.fn)}({inner})", PRECEDENCE["call"]

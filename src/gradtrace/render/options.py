@@ -1,0 +1,49 @@
+"""Options every renderer shares, and the table of output formats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from gradtrace.trace.model import Trace
+
+View = Literal["matrix", "neuron", "both"]
+Naming = Literal["textbook", "net-out"]
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """precision: significant digits; view: which equations; notation: z/a or net/out names."""
+
+    precision: int = 6
+    view: View = "matrix"
+    notation: Naming = "textbook"
+    width: int = 100  # terminal columns for the text renderer
+    interactive: bool = False  # html only: the step-through page with the trace embedded
+    title: str | None = None
+
+
+class Renderer(Protocol):
+    def __call__(self, trace: Trace, options: RenderOptions) -> str | bytes: ...
+
+
+# Each format lives in its own module exposing ``render(trace, options) -> str | bytes``;
+# adding a format touches that module and this table only.
+FORMATS: dict[str, str] = {
+    "text": "gradtrace.render.text",
+    "json": "gradtrace.render.json_format",
+    "markdown": "gradtrace.render.markdown",
+    "latex": "gradtrace.render.latex",
+    "pdf": "gradtrace.render.pdf",
+    "html": "gradtrace.render.html",
+    "ipynb": "gradtrace.render.ipynb",
+}
+
+
+def renderer(name: str) -> Renderer:
+    """The ``render`` function of format ``name``."""
+    import importlib
+
+    module = importlib.import_module(FORMATS[name])
+    result: Renderer = module.render
+    return result

@@ -1,0 +1,302 @@
+"""Explain a Step: every quantity as formula -> numbers plugged in -> result.
+
+Two views of the same numbers: the matrix view (z1 = W1 a0 + b1 with whole matrices) and the
+neuron view (one scalar equation per unit, sample and weight, as in hand-worked examples).
+Indices printed are 1-based; with a batch, entries carry (unit, sample).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from gradtrace.trace import formulas as f
+from gradtrace.trace.expr import Expr, Sym, add, call, hadamard, matmul, mul, sub, sym, transpose
+from gradtrace.trace.model import Array, Equation, Quantity, Step
+
+
+def explain_step(step: Step) -> tuple[Quantity, ...]:
+    """Every quantity of the step in the order a learner meets them."""
+    L = len(step.network.layers)
+    quantities = [_input(step)]
+    for l in range(1, L + 1):
+        quantities += [_z(step, l), _a(step, l)]
+    quantities.append(_cost(step))
+    if step.backward_of(L).grad_a is not None:
+        quantities.append(_grad_a(step))
+    for l in range(L, 0, -1):
+        quantities += [_delta(step, l), _grad_W(step, l), _grad_b(step, l)]
+    for l in range(1, L + 1):
+        quantities += [_update(step, l, "W"), _update(step, l, "b")]
+    return tuple(quantities)
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+def _entry(kind: str, layer: int | None, matrix: Array, row: int, col: int, m: int) -> Sym:
+    """One entry of a (units, batch) matrix; the sample index is shown only for a batch."""
+    index = (row + 1,) if m == 1 else (row + 1, col + 1)
+    return sym(kind, layer, float(matrix[row, col]), index)
+
+
+def _weight(kind: str, layer: int, W: Array, row: int, col: int) -> Sym:
+    return sym(kind, layer, float(W[row, col]), (row + 1, col + 1))
+
+
+def _bias(kind: str, layer: int, b: Array, row: int) -> Sym:
+    return sym(kind, layer, float(b[row, 0]), (row + 1,))
+
+
+def _cells(matrix: Array) -> list[tuple[int, int]]:
+    """(row, col) in sample-major order: all units of sample 1, then sample 2, ..."""
+    rows, cols = matrix.shape
+    return [(r, c) for c in range(cols) for r in range(rows)]
+
+
+def _per_entry(kind: str, layer: int | None, value: Array, m: int,
+               rhs: Callable[[int, int], Expr]) -> tuple[Equation, ...]:
+    return tuple(
+        Equation(_entry(kind, layer, value, r, c, m), rhs(r, c), float(value[r, c]))
+        for r, c in _cells(value)
+    )
+
+
+# ---- forward ---------------------------------------------------------------------------------
+
+def _input(step: Step) -> Quantity:
+    a0 = step.input
+    m = step.batch_size
+    note = "the input, one column per sample" if m > 1 else "the input"
+    matrix = Equation(sym("a", 0, a0), None, sym("a", 0, a0).value, note)
+    neuron = tuple(
+        Equation(_entry("a", 0, a0, r, c, m), None, float(a0[r, c])) for r, c in _cells(a0)
+    )
+    return Quantity("a0", "a", 0, "forward", matrix, neuron)
+
+
+def _z(step: Step, l: int) -> Quantity:
+    record, update = step.forward_of(l), step.update_of(l)
+    a_prev, W, b, z = step.activation(l - 1), update.W_old, update.b_old, record.z
+    m = step.batch_size
+    note = "b is added to every column (sample)" if m > 1 else None
+    matrix = Equation(
+        sym("z", l, z), add(matmul(sym("W", l, W), sym("a", l - 1, a_prev)), sym("b", l, b)),
+        sym("z", l, z).value, note,
+    )
+
+    def neuron_rhs(j: int, s: int) -> Expr:
+        products = [
+            mul(_weight("W", l, W, j, i), _entry("a", l - 1, a_prev, i, s, m))
+            for i in range(W.shape[1])
+        ]
+        return add(*products, _bias("b", l, b, j))
+
+    return Quantity(f"z{l}", "z", l, "forward", matrix, _per_entry("z", l, z, m, neuron_rhs))
+
+
+def _a(step: Step, l: int) -> Quantity:
+    record = step.forward_of(l)
+    name = step.network.layers[l - 1].activation
+    z, a, m = record.z, record.a, step.batch_size
+    matrix = Equation(sym("a", l, a), f.activation_expr(name, sym("z", l, z)), sym("a", l, a).value)
+
+    def neuron_rhs(j: int, s: int) -> Expr:
+        z_entry = _entry("z", l, z, j, s, m)
+        if name == "softmax":
+            column = [_entry("z", l, z, k, s, m) for k in range(z.shape[0])]
+            return f.softmax_entry_expr(z_entry, column)
+        return f.activation_expr(name, z_entry)
+
+    return Quantity(f"a{l}", "a", l, "forward", matrix, _per_entry("a", l, a, m, neuron_rhs))
+
+
+# ---- cost ------------------------------------------------------------------------------------
+
+def _cost(step: Step) -> Quantity:
+    L = len(step.network.layers)
+    loss, y, a = step.network.loss, step.target, step.forward_of(L).a
+    n, m = y.shape
+    summed_matrix = call("Σ", f.cost_summand(loss, sym("y", None, y), sym("a", L, a), hadamard))
+    matrix = Equation(
+        sym("C", None, step.cost), f.cost_expr(loss, summed_matrix, m, n), step.cost,
+        "the mean over samples of each sample's cost" if m > 1 else None,
+    )
+    terms = [
+        f.cost_summand(loss, _entry("y", None, y, r, c, m), _entry("a", L, a, r, c, m), mul)
+        for r, c in _cells(y)
+    ]
+    summed_scalar = add(*terms) if len(terms) > 1 else terms[0]
+    neuron = (Equation(sym("C", None, step.cost), f.cost_expr(loss, summed_scalar, m, n), step.cost),)
+    return Quantity("cost", "C", None, "cost", matrix, neuron)
+
+
+# ---- backward --------------------------------------------------------------------------------
+
+def _grad_a(step: Step) -> Quantity:
+    L = len(step.network.layers)
+    grad_a = step.backward_of(L).grad_a
+    assert grad_a is not None
+    loss, y, a = step.network.loss, step.target, step.forward_of(L).a
+    n, m = y.shape
+    matrix = Equation(
+        sym("grad_a", L, grad_a), f.loss_gradient_expr(loss, sym("y", None, y), sym("a", L, a), n,
+                                                      hadamard),
+        sym("grad_a", L, grad_a).value, "per sample: how the cost changes with each output",
+    )
+
+    def neuron_rhs(k: int, s: int) -> Expr:
+        return f.loss_gradient_expr(loss, _entry("y", None, y, k, s, m), _entry("a", L, a, k, s, m),
+                                    n, mul)
+
+    neuron = _per_entry("grad_a", L, grad_a, m, neuron_rhs)
+    return Quantity(f"grad_a{L}", "grad_a", L, "backward", matrix, neuron)
+
+
+def _delta(step: Step, l: int) -> Quantity:
+    L = len(step.network.layers)
+    if l == L:
+        return _output_delta(step)
+    name = step.network.layers[l - 1].activation
+    record, m = step.forward_of(l), step.batch_size
+    delta, W_next = step.backward_of(l).delta, step.update_of(l + 1).W_old
+    delta_next = step.backward_of(l + 1).delta
+    z, a = record.z, record.a
+    back = matmul(transpose(sym("W", l + 1, W_next)), sym("delta", l + 1, delta_next))
+    rhs = hadamard(back, f.derivative_expr(name, sym("z", l, z), sym("a", l, a), hadamard))
+    note = f"W{l + 1} is the weight from before the update; {f.DERIVATIVE_TEXT[name]}"
+    matrix = Equation(sym("delta", l, delta), rhs, sym("delta", l, delta).value, note)
+
+    def neuron_rhs(j: int, s: int) -> Expr:
+        back_sum = add(*[
+            mul(_weight("W", l + 1, W_next, k, j), _entry("delta", l + 1, delta_next, k, s, m))
+            for k in range(W_next.shape[0])
+        ])
+        derivative = f.derivative_expr(
+            name, _entry("z", l, z, j, s, m), _entry("a", l, a, j, s, m), mul
+        )
+        return mul(back_sum, derivative)
+
+    return Quantity(f"delta{l}", "delta", l, "backward", matrix,
+                    _per_entry("delta", l, delta, m, neuron_rhs))
+
+
+def _output_delta(step: Step) -> Quantity:
+    L = len(step.network.layers)
+    name, loss = step.network.layers[-1].activation, step.network.loss
+    record, backward, y, m = step.forward_of(L), step.backward_of(L), step.target, step.batch_size
+    delta, z, a, n = backward.delta, record.z, record.a, y.shape[0]
+    if backward.grad_a is None:  # fused: a − y
+        rhs: Expr = f.fused_delta_expr(loss, sym("y", None, y), sym("a", L, a), n)
+        note = f.FUSED_NOTE[loss]
+
+        def neuron_rhs(j: int, s: int) -> Expr:
+            return f.fused_delta_expr(loss, _entry("y", None, y, j, s, m),
+                                      _entry("a", L, a, j, s, m), n)
+    elif name == "softmax":
+        grad_a = backward.grad_a
+        rhs = call("softmax_backward", sym("a", L, a), sym("grad_a", L, grad_a))
+        note = "through the softmax Jacobian, per sample: δ_j = a_j (g_j − Σ_k a_k g_k), g = ∂C/∂a"
+
+        def neuron_rhs(j: int, s: int) -> Expr:
+            weighted = add(*[
+                mul(_entry("a", L, a, k, s, m), _entry("grad_a", L, grad_a, k, s, m))
+                for k in range(n)
+            ])
+            return mul(_entry("a", L, a, j, s, m), sub(_entry("grad_a", L, grad_a, j, s, m), weighted))
+    else:
+        grad_a = backward.grad_a
+        rhs = hadamard(sym("grad_a", L, grad_a),
+                       f.derivative_expr(name, sym("z", L, z), sym("a", L, a), hadamard))
+        note = f"δ = ∂C/∂a ⊙ σ'(z), with {f.DERIVATIVE_TEXT[name]}"
+
+        def neuron_rhs(j: int, s: int) -> Expr:
+            derivative = f.derivative_expr(
+                name, _entry("z", L, z, j, s, m), _entry("a", L, a, j, s, m), mul
+            )
+            return mul(_entry("grad_a", L, grad_a, j, s, m), derivative)
+
+    matrix = Equation(sym("delta", L, delta), rhs, sym("delta", L, delta).value, note)
+    return Quantity(f"delta{L}", "delta", L, "backward", matrix,
+                    _per_entry("delta", L, delta, m, neuron_rhs))
+
+
+def _mean_factor(m: int) -> list[Expr]:
+    return [] if m == 1 else [f.fraction(1, m)]
+
+
+def _grad_W(step: Step, l: int) -> Quantity:
+    backward, m = step.backward_of(l), step.batch_size
+    delta, grad_W, a_prev = backward.delta, backward.grad_W, step.activation(l - 1)
+    product = matmul(sym("delta", l, delta), transpose(sym("a", l - 1, a_prev)))
+    rhs = mul(*_mean_factor(m), product) if m > 1 else product
+    note = "the mean over the batch of each sample's δ aᵀ" if m > 1 else None
+    matrix = Equation(sym("grad_W", l, grad_W), rhs, sym("grad_W", l, grad_W).value, note)
+    neuron = []
+    for j, i in np.ndindex(grad_W.shape):
+        terms = [
+            mul(_entry("delta", l, delta, j, s, m), _entry("a", l - 1, a_prev, i, s, m))
+            for s in range(m)
+        ]
+        entry_rhs: Expr = terms[0] if m == 1 else mul(f.fraction(1, m), add(*terms))
+        neuron.append(Equation(_weight("grad_W", l, grad_W, j, i), entry_rhs, float(grad_W[j, i])))
+    return Quantity(f"grad_W{l}", "grad_W", l, "backward", matrix, tuple(neuron))
+
+
+def _grad_b(step: Step, l: int) -> Quantity:
+    backward, m = step.backward_of(l), step.batch_size
+    delta, grad_b = backward.delta, backward.grad_b
+    rhs: Expr = sym("delta", l, delta)
+    if m > 1:
+        rhs = mul(f.fraction(1, m), call("Σ_s", rhs))
+    note = "the mean of δ over the samples (columns)" if m > 1 else None
+    matrix = Equation(sym("grad_b", l, grad_b), rhs, sym("grad_b", l, grad_b).value, note)
+    neuron = []
+    for j in range(grad_b.shape[0]):
+        terms = [_entry("delta", l, delta, j, s, m) for s in range(m)]
+        entry_rhs: Expr = terms[0] if m == 1 else mul(f.fraction(1, m), add(*terms))
+        neuron.append(Equation(_bias("grad_b", l, grad_b, j), entry_rhs, float(grad_b[j, 0])))
+    return Quantity(f"grad_b{l}", "grad_b", l, "backward", matrix, tuple(neuron))
+
+
+# ---- update ----------------------------------------------------------------------------------
+
+def _update(step: Step, l: int, parameter: str) -> Quantity:
+    update, backward = step.update_of(l), step.backward_of(l)
+    if parameter == "W":
+        old, new, grad, trained = update.W_old, update.W_new, backward.grad_W, update.W_trained
+    else:
+        old, new, grad, trained = update.b_old, update.b_new, backward.grad_b, update.b_trained
+    eta = sym("eta", None, step.learning_rate)
+    kind_new, kind_grad = f"{parameter}_new", f"grad_{parameter}"
+    note = None if trained else _frozen_note(step, l, parameter)
+    if step.optimizer.name != "sgd":
+        from gradtrace.trace.optimizer_explain import optimizer_update  # optional rules
+
+        return optimizer_update(step, l, parameter, note)
+
+    def rule(old_term: Expr, grad_term: Expr) -> Expr | None:
+        return sub(old_term, mul(eta, grad_term)) if trained else old_term
+
+    rhs = rule(sym(parameter, l, old), sym(kind_grad, l, grad))
+    matrix = Equation(sym(kind_new, l, new), rhs, sym(kind_new, l, new).value, note)
+    neuron = tuple(
+        Equation(
+            _weight(kind_new, l, new, j, i) if parameter == "W" else _bias(kind_new, l, new, j),
+            rule(
+                _weight(parameter, l, old, j, i) if parameter == "W" else _bias(parameter, l, old, j),
+                _weight(kind_grad, l, grad, j, i) if parameter == "W" else _bias(kind_grad, l, grad, j),
+            ),
+            float(new[j, i]),
+            note,
+        )
+        for j, i in np.ndindex(new.shape)
+    )
+    return Quantity(f"{parameter}{l}_new", kind_new, l, "update", matrix, neuron)
+
+
+def _frozen_note(step: Step, l: int, parameter: str) -> str:
+    if not step.network.layers[l - 1].trainable:
+        return f"layer {l} is frozen: {parameter}{l} is not updated"
+    return f"train_biases = false: b{l} is not updated"
+

@@ -1,0 +1,164 @@
+"""The trace: immutable records of everything one training step computed.
+
+Matrices are in the textbook column-vector view: ``input``, ``z``, ``a``, ``delta`` are
+(units, batch); biases and their gradients (units, 1); weights (n_out, n_in). Arrays are read-only.
+``Step.quantities()`` explains each one as formula -> numbers -> result (built on first use).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gradtrace.trace.expr import Expr, Sym, Value
+
+Array = NDArray[np.float64]
+Phase = Literal["forward", "cost", "backward", "update"]
+PHASES: tuple[Phase, ...] = ("forward", "cost", "backward", "update")
+
+
+def frozen_array(value: NDArray[np.floating]) -> Array:
+    """A read-only float64 copy."""
+    array = np.array(value, dtype=np.float64, copy=True)
+    array.setflags(write=False)
+    return array
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    inputs: int
+    outputs: int
+    activation: str
+    slope: float | None = None  # leaky_relu only
+    trainable: bool = True
+
+
+@dataclass(frozen=True)
+class NetworkInfo:
+    loss: str
+    layers: tuple[LayerInfo, ...]
+    train_biases: bool = True
+
+    @property
+    def sizes(self) -> list[int]:
+        return [self.layers[0].inputs] + [layer.outputs for layer in self.layers]
+
+    @property
+    def fused_output(self) -> bool:
+        """True when delta_L = a_L - y (softmax + cross-entropy, sigmoid + binary cross-entropy)."""
+        pairs = {("cross_entropy", "softmax"), ("binary_cross_entropy", "sigmoid")}
+        return (self.loss, self.layers[-1].activation) in pairs
+
+
+@dataclass(frozen=True, eq=False)
+class ForwardRecord:
+    layer: int
+    z: Array  # (n_l, m)
+    a: Array  # (n_l, m)
+
+
+@dataclass(frozen=True, eq=False)
+class BackwardRecord:
+    layer: int
+    delta: Array  # (n_l, m), per-sample dC_s/dz_l
+    grad_W: Array  # (n_l, n_{l-1}), dC/dW_l (the true gradient, not its negative)
+    grad_b: Array  # (n_l, 1)
+    grad_a: Array | None = None  # (n_L, m): dC_s/da_L, output layer only, when not fused
+
+
+@dataclass(frozen=True, eq=False)
+class UpdateRecord:
+    layer: int
+    W_old: Array
+    W_new: Array
+    b_old: Array  # (n_l, 1)
+    b_new: Array
+    W_trained: bool = True
+    b_trained: bool = True
+
+
+@dataclass(frozen=True)
+class OptimizerInfo:
+    """The optimiser of a step and its hyperparameters (learning rate included)."""
+
+    name: str = "sgd"
+    hyperparameters: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class Equation:
+    """``lhs = rhs`` printed as formula, then numbers, then ``value``; rhs None means given."""
+
+    lhs: Sym
+    rhs: Expr | None
+    value: Value
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """One named quantity of a step, explained in the matrix view and the neuron view."""
+
+    key: str  # "z1", "delta2", "grad_W1", "W1_new", "cost", ...
+    kind: str  # notation key
+    layer: int | None
+    phase: Phase
+    matrix: Equation
+    neuron: tuple[Equation, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Step:
+    """One training step: its inputs, every intermediate, and the update."""
+
+    index: int
+    network: NetworkInfo
+    learning_rate: float
+    input: Array  # (n_0, m)
+    target: Array  # (n_L, m)
+    forward: tuple[ForwardRecord, ...]
+    cost: float
+    per_sample_cost: Array  # (m,)
+    backward: tuple[BackwardRecord, ...]  # from the last layer down
+    update: tuple[UpdateRecord, ...]
+    optimizer: OptimizerInfo = field(default_factory=OptimizerInfo)
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.input.shape[1])
+
+    def forward_of(self, layer: int) -> ForwardRecord:
+        return self.forward[layer - 1]
+
+    def backward_of(self, layer: int) -> BackwardRecord:
+        return next(record for record in self.backward if record.layer == layer)
+
+    def update_of(self, layer: int) -> UpdateRecord:
+        return self.update[layer - 1]
+
+    def activation(self, layer: int) -> Array:
+        """a_l, with a_0 the input."""
+        return self.input if layer == 0 else self.forward_of(layer).a
+
+    @cached_property
+    def _quantities(self) -> tuple[Quantity, ...]:
+        from gradtrace.trace.explain import explain_step  # explain reads Step: import late
+
+        return explain_step(self)
+
+    def quantities(self) -> tuple[Quantity, ...]:
+        """Every quantity in order: a0, z1, a1, ..., cost, delta_L, ..., grads, updates."""
+        return self._quantities
+
+
+@dataclass(frozen=True, eq=False)
+class Trace:
+    """A network and the steps it took."""
+
+    network: NetworkInfo
+    steps: tuple[Step, ...]
+    name: str | None = None

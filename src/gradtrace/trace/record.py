@@ -1,0 +1,139 @@
+"""Turn the engine's step results into an immutable Trace (and cap what is worth tracing)."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gradtrace.core.backprop import StepResult, train_step
+from gradtrace.core.network import MLP, trains
+from gradtrace.core.optimizers import SGD, Optimizer
+from gradtrace.errors import LimitError
+from gradtrace.trace.model import (
+    BackwardRecord,
+    ForwardRecord,
+    LayerInfo,
+    NetworkInfo,
+    OptimizerInfo,
+    Step,
+    Trace,
+    UpdateRecord,
+    frozen_array,
+)
+
+# A worked example of more than this is no longer readable; train instead (README "Limits").
+MAX_TRACE_PARAMETERS = 5_000
+MAX_TRACE_UNITS = 256
+MAX_TRACE_BATCH = 64
+MAX_TRACE_STEPS = 100
+
+
+def network_info(mlp: MLP) -> NetworkInfo:
+    return NetworkInfo(
+        loss=mlp.loss.name,
+        layers=tuple(
+            LayerInfo(
+                layer.n_in, layer.n_out, layer.activation.name,
+                layer.activation.params.get("slope"), layer.trainable,
+            )
+            for layer in mlp.layers
+        ),
+        train_biases=mlp.train_biases,
+    )
+
+
+def check_traceable(mlp: MLP, batch_size: int, steps: int) -> None:
+    """Raise LimitError for a network, batch or step count too large for a worked example."""
+    parameters = sum(layer.W.size + layer.b.size for layer in mlp.layers)
+    widest = max(mlp.sizes)
+    problems = [
+        (parameters > MAX_TRACE_PARAMETERS,
+         f"the network has {parameters:,} parameters; tracing is capped at {MAX_TRACE_PARAMETERS:,}"),
+        (widest > MAX_TRACE_UNITS,
+         f"a layer has {widest:,} units; tracing is capped at {MAX_TRACE_UNITS} a layer"),
+        (batch_size > MAX_TRACE_BATCH,
+         f"the batch has {batch_size:,} samples; tracing is capped at {MAX_TRACE_BATCH}"),
+        (steps > MAX_TRACE_STEPS, f"{steps} steps asked; tracing is capped at {MAX_TRACE_STEPS}"),
+    ]
+    for too_large, message in problems:
+        if too_large:
+            raise LimitError(f"{message}; use a smaller example, or `gradtrace train` for big runs")
+
+
+def _column(rows: NDArray[np.floating]) -> NDArray[np.float64]:
+    """Rows of samples (m, n) -> the column view (n, m)."""
+    return frozen_array(rows.T)
+
+
+def record_step(mlp: MLP, index: int, X: NDArray[np.floating], Y: NDArray[np.floating],
+                result: StepResult, optimizer: Optimizer) -> Step:
+    """A Step from one engine step; ``mlp`` is the network the step was taken on."""
+    fwd, grads = result.forward, result.gradients
+    L = len(mlp.layers)
+    forward = tuple(
+        ForwardRecord(l, _column(fwd.z[l]), _column(fwd.a[l]))  # type: ignore[arg-type]
+        for l in range(1, L + 1)
+    )
+    fused = mlp.uses_fused_delta
+    backward = tuple(
+        BackwardRecord(
+            l,
+            _column(grads.delta[l]),  # type: ignore[arg-type]
+            frozen_array(grads.grad_W[l]),  # type: ignore[arg-type]
+            frozen_array(np.asarray(grads.grad_b[l])[:, None]),
+            None if l < L or fused else _column(mlp.loss.gradient(fwd.a[L], Y)),
+        )
+        for l in range(L, 0, -1)
+    )
+    update = tuple(
+        UpdateRecord(
+            l,
+            frozen_array(W_old), frozen_array(W_new),
+            frozen_array(b_old[:, None]), frozen_array(b_new[:, None]),
+            trains(mlp, l, "W"), trains(mlp, l, "b"),
+        )
+        for l, ((W_old, b_old), (W_new, b_new)) in enumerate(
+            zip(result.old, result.new, strict=True), start=1
+        )
+    )
+    return Step(
+        index=index,
+        network=network_info(mlp),
+        learning_rate=float(optimizer.learning_rate),
+        input=_column(X),
+        target=_column(Y),
+        forward=forward,
+        cost=result.cost,
+        per_sample_cost=frozen_array(grads.per_sample_cost),
+        backward=backward,
+        update=update,
+        optimizer=OptimizerInfo(optimizer.name, _hyperparameters(optimizer)),
+    )
+
+
+def _hyperparameters(optimizer: Optimizer) -> tuple[tuple[str, float], ...]:
+    names = ("learning_rate", "momentum", "beta1", "beta2", "epsilon", "weight_decay")
+    return tuple(
+        (name, float(getattr(optimizer, name))) for name in names if hasattr(optimizer, name)
+    )
+
+
+def trace_steps(
+    mlp: MLP,
+    X: NDArray[np.floating],
+    Y: NDArray[np.floating],
+    optimizer: Optimizer | None = None,
+    steps: int = 1,
+    *,
+    learning_rate: float = 0.1,
+    name: str | None = None,
+) -> tuple[Trace, MLP]:
+    """Take ``steps`` steps on a copy of ``mlp``; return the trace and the trained copy."""
+    check_traceable(mlp, X.shape[0], steps)
+    optimizer = optimizer or SGD(learning_rate)
+    work = mlp.copy()
+    recorded = []
+    for index in range(steps):
+        result = train_step(work, X, Y, optimizer)
+        recorded.append(record_step(work, index, X, Y, result, optimizer))
+    return Trace(network_info(work), tuple(recorded), name), work
