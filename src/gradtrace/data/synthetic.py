@@ -1,0 +1,81 @@
+"""Two-dimensional toy datasets, as the TensorFlow Playground offers, seeded and noisy.
+
+Notation: n = number of points, X (n, 2) the points, y (n,) integer class labels, noise = the
+standard deviation of Gaussian jitter added to each coordinate (in the units of X).
+Every generator is a pure function of (n, noise, seed): the same arguments give the same arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import NDArray
+
+Points = NDArray[np.float64]
+Labels = NDArray[np.int64]
+Generator = Callable[..., tuple[Points, Labels]]
+
+
+def _jitter(rng: np.random.Generator, X: Points, noise: float) -> Points:
+    return X + rng.normal(0.0, noise, size=X.shape) if noise > 0 else X
+
+
+def xor(n: int = 200, noise: float = 0.1, seed: int | None = 0) -> tuple[Points, Labels]:
+    """Points in [-1, 1]²; class 1 where x₁·x₂ < 0 (opposite quadrants share a class)."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1.0, 1.0, size=(n, 2))  # (n, 2)
+    # keep points off the axes so that the label is unambiguous before jitter
+    X += np.sign(X) * 0.05
+    y = (X[:, 0] * X[:, 1] < 0).astype(np.int64)
+    return _jitter(rng, X, noise), y
+
+
+def circles(n: int = 200, noise: float = 0.05, seed: int | None = 0,
+            factor: float = 0.5) -> tuple[Points, Labels]:
+    """An outer circle of radius 1 (class 0) around an inner one of radius ``factor`` (class 1)."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n, dtype=np.int64) % 2
+    angle = rng.uniform(0.0, 2.0 * np.pi, size=n)
+    radius = np.where(y == 1, factor, 1.0)
+    X = np.column_stack([radius * np.cos(angle), radius * np.sin(angle)])  # (n, 2)
+    return _jitter(rng, X, noise), y
+
+
+def moons(n: int = 200, noise: float = 0.1, seed: int | None = 0) -> tuple[Points, Labels]:
+    """Two interleaving half circles (scikit-learn's make_moons)."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n, dtype=np.int64) % 2
+    t = rng.uniform(0.0, np.pi, size=n)
+    X = np.where(
+        (y == 0)[:, None],
+        np.column_stack([np.cos(t), np.sin(t)]),
+        np.column_stack([1.0 - np.cos(t), 0.5 - np.sin(t)]),
+    )  # (n, 2)
+    return _jitter(rng, X, noise), y
+
+
+def spirals(n: int = 200, noise: float = 0.05, seed: int | None = 0,
+            classes: int = 2, turns: float = 1.5) -> tuple[Points, Labels]:
+    """``classes`` interleaved arms spiralling out from the origin, ``turns`` turns each."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n, dtype=np.int64) % classes
+    r = rng.uniform(0.05, 1.0, size=n)  # distance from the centre
+    angle = 2.0 * np.pi * (turns * r + y / classes)
+    X = np.column_stack([r * np.cos(angle), r * np.sin(angle)])  # (n, 2)
+    return _jitter(rng, X, noise), y
+
+
+def gaussians(n: int = 200, noise: float = 0.5, seed: int | None = 0,
+              classes: int = 2) -> tuple[Points, Labels]:
+    """``classes`` Gaussian blobs (std ``noise``) with centres evenly spaced on a circle."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n, dtype=np.int64) % classes
+    angle = 2.0 * np.pi * np.arange(classes) / classes + np.pi / 4
+    centres = 2.0 * np.column_stack([np.cos(angle), np.sin(angle)])  # (classes, 2)
+    return centres[y] + rng.normal(0.0, noise, size=(n, 2)), y
+
+
+GENERATORS: dict[str, Generator] = {
+    "xor": xor, "circles": circles, "moons": moons, "spirals": spirals, "gaussians": gaussians,
+}
