@@ -256,24 +256,27 @@ class Network:
                   "shuffle": shuffle, "seed": seed}
         good = self._snapshot(opt, rng) if checkpoint is not None else None
         try:
-            for epoch in range(self.history.epochs + 1, epochs + 1):
-                started = time.perf_counter()
-                order = rng.permutation(X_train.shape[0]) if shuffle else None
-                totals = trainer.epoch(X_train, Y_train, labels, order)
-                seconds = max(time.perf_counter() - started, 1e-12)
-                loss = totals.loss_sum / totals.samples
-                if not np.isfinite(loss):
-                    raise DivergenceError(_diverged(epoch, loss, checkpoint, good))
-                accuracy = totals.correct / totals.samples if labels is not None else None
-                self._record(epoch, epochs, loss, accuracy, totals.samples / seconds,
-                             X_val, Y_val, callback)
-                if checkpoint is not None:
-                    good = self._snapshot(opt, rng)
-                    if checkpoint_every and epoch % checkpoint_every == 0:
-                        self._write(checkpoint, good, config)
-        except KeyboardInterrupt:
+            with np.errstate(over="ignore", invalid="ignore"):  # a NaN loss is reported below
+                for epoch in range(self.history.epochs + 1, epochs + 1):
+                    started = time.perf_counter()
+                    order = rng.permutation(X_train.shape[0]) if shuffle else None
+                    totals = trainer.epoch(X_train, Y_train, labels, order)
+                    seconds = max(time.perf_counter() - started, 1e-12)
+                    loss = totals.loss_sum / totals.samples
+                    if not np.isfinite(loss):
+                        raise DivergenceError(_diverged(epoch, loss, checkpoint, good))
+                    accuracy = totals.correct / totals.samples if labels is not None else None
+                    log = self._record(epoch, epochs, loss, accuracy, totals.samples / seconds,
+                                       X_val, Y_val)
+                    if checkpoint is not None:
+                        good = self._snapshot(opt, rng)
+                        if checkpoint_every and epoch % checkpoint_every == 0:
+                            self._write(checkpoint, good, config)
+                    if callback is not None:
+                        callback(log)
+        except (KeyboardInterrupt, DivergenceError):
             if checkpoint is not None and good is not None:
-                self._write(checkpoint, good, config)
+                self._write(checkpoint, good, config)  # the last completed, finite epoch
             raise
         if checkpoint is not None and good is not None:
             self._write(checkpoint, good, config)
@@ -303,8 +306,8 @@ class Network:
 
     def _record(
         self, epoch: int, epochs: int, loss: float, accuracy: float | None, speed: float,
-        X_val: Array | None, Y_val: Array | None, callback: ProgressCallback | None,
-    ) -> None:
+        X_val: Array | None, Y_val: Array | None,
+    ) -> EpochLog:
         history = self.history
         history.loss.append(loss)
         history.samples_per_second.append(speed)
@@ -317,8 +320,7 @@ class Network:
             history.val_loss.append(val_loss)
             if val_accuracy is not None:
                 history.val_accuracy.append(val_accuracy)
-        if callback is not None:
-            callback(EpochLog(epoch, epochs, loss, accuracy, val_loss, val_accuracy, speed))
+        return EpochLog(epoch, epochs, loss, accuracy, val_loss, val_accuracy, speed)
 
     # ---- using -------------------------------------------------------------------------------
 
