@@ -37,6 +37,22 @@ SYMBOLS: dict[str, Notation] = {
     "m": Notation("m", "m", "batch size"),
 }
 
+# Optimiser state, per parameter p in (W, b): momentum's velocity v, Adam's moments m, v and their
+# bias-corrected forms m̂, v̂. Templates: "{l}" is the layer, doubled braces are literal.
+for _p in ("W", "b"):
+    _sub = "_{{" + _p + "^{{({l})}}}}"
+    SYMBOLS["velocity_" + _p] = Notation("v_" + _p + "{l}", "v" + _sub, "momentum velocity of " + _p + "{l}")
+    SYMBOLS["m_" + _p] = Notation("m_" + _p + "{l}", "m" + _sub, "Adam's first moment of " + _p + "{l}")
+    SYMBOLS["v_" + _p] = Notation("v_" + _p + "{l}", "v" + _sub, "Adam's second moment of " + _p + "{l}")
+    SYMBOLS["mhat_" + _p] = Notation("m̂_" + _p + "{l}", "\\hat{{m}}" + _sub,
+                                     "bias-corrected first moment of " + _p + "{l}")
+    SYMBOLS["vhat_" + _p] = Notation("v̂_" + _p + "{l}", "\\hat{{v}}" + _sub,
+                                     "bias-corrected second moment of " + _p + "{l}")
+for _name, _text, _latex in (("mu", "μ", "\\mu"), ("beta1", "β1", "\\beta_1"),
+                             ("beta2", "β2", "\\beta_2"), ("epsilon", "ε", "\\epsilon"),
+                             ("lambda", "λ", "\\lambda"), ("t", "t", "t")):
+    SYMBOLS[_name] = Notation(_text, _latex, _name)
+
 # The "net/out" naming many blog tutorials use (net_h1, out_h1) instead of z/a.
 NET_OUT = {"z": "net", "a": "out"}
 

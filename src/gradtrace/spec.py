@@ -7,6 +7,7 @@ file or a built-in example name; ``parse_spec`` validates a mapping (the web API
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import tomllib
@@ -151,7 +152,7 @@ class Spec(_Strict):
                 raise ValueError(f"sizes[{i}] is {n}; every layer size must be a positive integer")
             if n > MAX_UNITS:
                 raise ValueError(f"sizes[{i}] is {n}, over the cap of {MAX_UNITS} units a layer")
-        parameters = sum(a * b + b for a, b in zip(value[:-1], value[1:], strict=False))
+        parameters = sum(a * b + b for a, b in itertools.pairwise(value))
         if parameters > MAX_PARAMETERS:
             raise ValueError(
                 f"sizes {value} need {parameters:,} parameters, over the cap of {MAX_PARAMETERS:,}"

@@ -1,1 +1,172 @@
-"""Placeholder: this command module is being written."""
+"""``gradtrace step``, ``gradtrace check`` and ``gradtrace examples``."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gradtrace.cli.app import app
+from gradtrace.core.gradcheck import DEFAULT_STEP, DEFAULT_TOLERANCE
+from gradtrace.errors import GradientCheckError, GradtraceError
+from gradtrace.io import atomic_write_bytes, atomic_write_text
+from gradtrace.render import text as text_renderer
+from gradtrace.render.options import RenderOptions, renderer
+from gradtrace.spec import example_names, load_spec
+from gradtrace.workflow import check_spec, trace_spec
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+    latex = "latex"
+    pdf = "pdf"
+    html = "html"
+    ipynb = "ipynb"
+
+
+class View(StrEnum):
+    matrix = "matrix"
+    neuron = "neuron"
+    both = "both"
+
+
+class NotationChoice(StrEnum):
+    textbook = "textbook"
+    net_out = "net-out"
+
+
+SpecArgument = Annotated[
+    str | None,
+    typer.Argument(
+        help="A spec file (.toml, .json, .yaml) or a built-in example name "
+        "(see `gradtrace examples`). Default: the seed notebook's example.",
+        show_default=False,
+    ),
+]
+
+
+def stdout_console() -> Console:
+    """Colour on a terminal; plain text in pipes and when NO_COLOR is set (rich reads it)."""
+    return Console(highlight=False, soft_wrap=False)
+
+
+@app.command()
+def step(
+    spec: SpecArgument = None,
+    steps: Annotated[int | None, typer.Option(
+        "--steps", "-n", min=1, help="How many training steps to work out (default: the spec's).",
+    )] = None,
+    fmt: Annotated[Format, typer.Option(
+        "--format", "-f", help="text for the terminal; json is the gradtrace.trace/1 trace; "
+        "markdown, latex, pdf, html, ipynb are hand-outs.",
+    )] = Format.text,
+    view: Annotated[View, typer.Option(
+        help="matrix: z1 = W1 a0 + b1 with whole matrices; neuron: one scalar equation per unit "
+        "and weight, as in hand-worked examples; both.",
+    )] = View.matrix,
+    precision: Annotated[int, typer.Option(
+        min=1, max=17, help="Significant digits of printed numbers (JSON is always exact).",
+    )] = 6,
+    notation: Annotated[NotationChoice, typer.Option(
+        help="textbook: z and a; net-out: the net/out names many tutorials use.",
+    )] = NotationChoice.textbook,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write to this file (atomically) instead of standard output.",
+    )] = None,
+    interactive: Annotated[bool, typer.Option(
+        help="With --format html: the step-through page, trace embedded, works offline.",
+    )] = False,
+    width: Annotated[int | None, typer.Option(
+        min=40, help="Text width in columns (default: the terminal's).",
+    )] = None,
+) -> None:
+    """Work out training steps: every z, a, cost, delta, gradient and new weight.
+
+    Each quantity is shown as its formula, then with the numbers plugged in, then the result.
+
+    Examples:
+
+      gradtrace step                      the seed notebook's 2-2-1 example
+
+      gradtrace step xor --view neuron    one scalar equation per neuron and weight
+
+      gradtrace step my_net.toml -n 3 --format json -o trace.json
+    """
+    if interactive and fmt is not Format.html:
+        raise GradtraceError("--interactive needs --format html")
+    loaded = load_spec(spec)
+    trace = trace_spec(loaded, steps, name=loaded.name or (Path(spec).stem if spec else "seed"))
+    options = RenderOptions(
+        precision=precision, view=view.value, notation=notation.value,
+        width=width or (100 if output else stdout_console().width), interactive=interactive,
+    )
+    if fmt is Format.text and output is None:
+        text_renderer.write(trace, stdout_console(), options)
+        return
+    result = renderer(fmt.value)(trace, options)
+    if output is not None:
+        if isinstance(result, bytes):
+            atomic_write_bytes(output, result)
+        else:
+            atomic_write_text(output, result)
+        print(f"wrote {output}", file=sys.stderr)
+    elif isinstance(result, bytes):
+        sys.stdout.buffer.write(result)
+    else:
+        sys.stdout.write(result)
+
+
+@app.command()
+def check(
+    spec: SpecArgument = None,
+    tolerance: Annotated[float, typer.Option(
+        min=0.0, help="Largest relative error |g - ĝ| / (|g| + |ĝ|) accepted.",
+    )] = DEFAULT_TOLERANCE,
+    step_size: Annotated[float, typer.Option(
+        "--step-size", min=1e-12, help="h in the central difference (C(θ+h) - C(θ-h)) / 2h.",
+    )] = DEFAULT_STEP,
+) -> None:
+    """Check every gradient against central differences; exit 1 if any disagrees.
+
+    Prints each parameter's analytic gradient dC/dθ from backpropagation beside the numerical
+    estimate (C(θ + h) - C(θ - h)) / 2h and their relative error.
+    """
+    loaded = load_spec(spec)
+    comparisons = check_spec(loaded, step_size)
+    table = Table(title="Gradient check: backpropagation vs central differences")
+    for column in ("parameter", "analytic dC/dθ", "numerical", "relative error", ""):
+        table.add_column(column, justify="left" if column == "parameter" else "right")
+    failures = 0
+    for c in comparisons:
+        ok = c.relative_error <= tolerance
+        failures += not ok
+        index = ",".join(str(i + 1) for i in c.index)
+        table.add_row(f"{c.parameter}[{index}]", f"{c.analytic:.10g}", f"{c.numerical:.10g}",
+                      f"{c.relative_error:.2e}", "ok" if ok else "[bold red]MISMATCH[/]")
+    console = stdout_console()
+    console.print(table)
+    worst = max(c.relative_error for c in comparisons)
+    summary = (f"{len(comparisons)} gradients, largest relative error {worst:.2e} "
+               f"(tolerance {tolerance:g})")
+    if failures:
+        raise GradientCheckError(f"{failures} of {summary}")
+    console.print(f"all {summary}: ok")
+
+
+@app.command()
+def examples() -> None:
+    """List the built-in examples (use a name wherever a SPEC is asked for)."""
+    table = Table(title="Built-in examples")
+    table.add_column("name")
+    table.add_column("description")
+    for name in example_names():
+        table.add_row(name, load_spec(name).description or "")
+    stdout_console().print(table)
+    print("Run one with: gradtrace step NAME    (e.g. gradtrace step seed --view neuron)")

@@ -23,7 +23,8 @@ DEFAULT_LEAKY_SLOPE = 0.01
 def sigmoid(z: Array) -> Array:
     """σ(z) = 1 / (1 + e^(-z)), evaluated without overflow for any z (also ±1000)."""
     e = np.exp(-np.abs(z))  # in (0, 1]: never overflows
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
+    result: Array = np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(z.dtype, copy=False)
+    return result
 
 
 def sigmoid_derivative(z: Array, a: Array) -> Array:
@@ -43,7 +44,8 @@ def tanh_derivative(z: Array, a: Array) -> Array:
 
 def relu(z: Array) -> Array:
     """relu(z) = max(0, z)."""
-    return np.maximum(z, 0.0)
+    result: Array = np.maximum(z, 0.0)
+    return result
 
 
 def relu_derivative(z: Array, a: Array) -> Array:
@@ -53,12 +55,14 @@ def relu_derivative(z: Array, a: Array) -> Array:
 
 def leaky_relu(z: Array, slope: float = DEFAULT_LEAKY_SLOPE) -> Array:
     """leaky_relu(z) = z if z > 0 else slope · z."""
-    return np.where(z > 0, z, slope * z)
+    result: Array = np.where(z > 0, z, slope * z)
+    return result
 
 
 def leaky_relu_derivative(z: Array, a: Array, slope: float = DEFAULT_LEAKY_SLOPE) -> Array:
     """leaky_relu'(z) = 1 if z > 0 else slope."""
-    return np.where(z > 0, 1.0, slope).astype(z.dtype)
+    result: Array = np.where(z > 0, 1.0, slope).astype(z.dtype)
+    return result
 
 
 def linear(z: Array) -> Array:
@@ -75,12 +79,14 @@ def softmax(z: Array) -> Array:
     """softmax(z)_k = e^(z_k) / Σ_j e^(z_j) over each sample's units, shifted by max(z) for stability."""
     shifted = z - z.max(axis=-1, keepdims=True)
     e = np.exp(shifted)
-    return e / e.sum(axis=-1, keepdims=True)
+    result: Array = e / e.sum(axis=-1, keepdims=True)
+    return result
 
 
 def softmax_backward(z: Array, a: Array, grad_a: Array) -> Array:
     """dC/dz = J^T dC/da with J = diag(a) - a aᵀ, per sample: a ⊙ (g - (g · a))."""
-    return a * (grad_a - np.sum(grad_a * a, axis=-1, keepdims=True))
+    result: Array = a * (grad_a - np.sum(grad_a * a, axis=-1, keepdims=True))
+    return result
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -39,5 +40,5 @@ def init_weights(
     init = INITIALISERS[method]
     return [
         (init(rng, n_in, n_out).astype(dtype), np.zeros(n_out, dtype=dtype))
-        for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=False)
+        for n_in, n_out in itertools.pairwise(sizes)
     ]

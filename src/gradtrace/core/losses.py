@@ -18,12 +18,14 @@ Array = NDArray[np.floating]
 
 def _clip_probability(a: Array) -> Array:
     eps = np.finfo(a.dtype).eps
-    return np.clip(a, eps, 1.0 - eps)
+    result: Array = np.clip(a, eps, 1.0 - eps)
+    return result
 
 
 def half_sse(a: Array, y: Array) -> Array:
     """C_s = ½ Σ_k (y_k - a_k)²  (the seed notebook's cost)."""
-    return 0.5 * np.sum((y - a) ** 2, axis=-1)
+    result: Array = 0.5 * np.sum((y - a) ** 2, axis=-1)
+    return result
 
 
 def half_sse_gradient(a: Array, y: Array) -> Array:
@@ -33,39 +35,46 @@ def half_sse_gradient(a: Array, y: Array) -> Array:
 
 def mse(a: Array, y: Array) -> Array:
     """C_s = (1/n) Σ_k (y_k - a_k)²."""
-    return np.mean((y - a) ** 2, axis=-1)
+    result: Array = np.mean((y - a) ** 2, axis=-1)
+    return result
 
 
 def mse_gradient(a: Array, y: Array) -> Array:
     """dC_s/da = (2/n)(a - y)."""
-    return (2.0 / a.shape[-1]) * (a - y)
+    result: Array = (2.0 / a.shape[-1]) * (a - y)
+    return result
 
 
 def binary_cross_entropy(a: Array, y: Array) -> Array:
     """C_s = -(1/n) Σ_k [y_k log a_k + (1 - y_k) log(1 - a_k)]  (a clipped to (0, 1))."""
     p = _clip_probability(a)
-    return -np.mean(y * np.log(p) + (1.0 - y) * np.log1p(-p), axis=-1)
+    result: Array = -np.mean(y * np.log(p) + (1.0 - y) * np.log1p(-p), axis=-1)
+    return result
 
 
 def binary_cross_entropy_gradient(a: Array, y: Array) -> Array:
     """dC_s/da = (1/n)(a - y) / (a (1 - a))."""
     p = _clip_probability(a)
-    return (p - y) / (p * (1.0 - p)) / a.shape[-1]
+    result: Array = (p - y) / (p * (1.0 - p)) / a.shape[-1]
+    return result
 
 
 def binary_cross_entropy_from_logits(z: Array, y: Array) -> Array:
     """The same cost from z with a = σ(z): (1/n) Σ_k [max(z,0) - z y + log(1 + e^(-|z|))], exact for any z."""
-    return np.mean(np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z))), axis=-1)
+    result: Array = np.mean(np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z))), axis=-1)
+    return result
 
 
 def binary_cross_entropy_sigmoid_delta(a: Array, y: Array) -> Array:
     """Fused with a sigmoid output: delta = dC_s/dz = (a - y) / n."""
-    return (a - y) / a.shape[-1]
+    result: Array = (a - y) / a.shape[-1]
+    return result
 
 
 def cross_entropy(a: Array, y: Array) -> Array:
     """C_s = -Σ_k y_k log a_k  (a clipped away from 0)."""
-    return -np.sum(y * np.log(_clip_probability(a)), axis=-1)
+    result: Array = -np.sum(y * np.log(_clip_probability(a)), axis=-1)
+    return result
 
 
 def cross_entropy_gradient(a: Array, y: Array) -> Array:
@@ -77,7 +86,8 @@ def cross_entropy_from_logits(z: Array, y: Array) -> Array:
     """The same cost from z with a = softmax(z): -Σ_k y_k (z_k - logsumexp(z)), exact for any z."""
     top = z.max(axis=-1, keepdims=True)
     log_sum = top + np.log(np.sum(np.exp(z - top), axis=-1, keepdims=True))
-    return -np.sum(y * (z - log_sum), axis=-1)
+    result: Array = -np.sum(y * (z - log_sum), axis=-1)
+    return result
 
 
 def cross_entropy_softmax_delta(a: Array, y: Array) -> Array:

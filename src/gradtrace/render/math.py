@@ -5,11 +5,14 @@ Notation as the symbol table (gradtrace.notation) gives it; indices 1-based.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from gradtrace import notation
 from gradtrace.trace.expr import Expr, Num, Op, Sym, Value
+from gradtrace.trace.model import Equation
 
 Style = Literal["text", "latex"]
 Naming = Literal["textbook", "net-out"]
@@ -155,12 +158,98 @@ def _operator(op: Op, ms: MathStyle) -> tuple[str, int]:
     if op.op == "neg":
         return ("-" if latex else "−") + _wrap(args[0], strength + 1, ms), strength
     if op.op == "square":
-        return _wrap(args[0], ATOM, ms) + ("^{2}" if latex else "²"), strength
+        base_text, base_precedence = args[0]
+        if not latex and "/" in base_text and base_precedence == ATOM:  # (∂C/∂W1)², not ∂C/∂W1²
+            base_precedence = strength - 1
+        return _wrap((base_text, base_precedence), ATOM, ms) + ("^{2}" if latex else "²"), strength
     if op.op == "transpose":
         return _wrap(args[0], ATOM, ms) + ("^{\\top}" if latex else "ᵀ"), strength
     assert op.op == "call" and op.fn is not None
+    if op.fn == "pow":  # β1^t
+        base, exponent = (_wrap(arg, ATOM, ms) for arg in args)
+        return (f"{base}^{{{exponent}}}" if latex else f"{base}^{exponent}"), PRECEDENCE["square"]
+    if op.fn == "√" and latex:
+        return f"\\sqrt{{{args[0][0]}}}", ATOM
     inner = ", ".join(text for text, _ in args)
     if latex:
         name = LATEX_FUNCTIONS.get(op.fn, f"\\operatorname{{{op.fn}}}")
         return f"{name}\\left({inner}\\right)", PRECEDENCE["call"]
     return f"{TEXT_FUNCTIONS.get(op.fn, op.fn)}({inner})", PRECEDENCE["call"]
+
+
+# ---- whole equations (shared by the Markdown, LaTeX, HTML and notebook renderers) -------------
+
+def chain(equation: Equation, ms: MathStyle) -> list[str]:
+    """``[lhs, formula, numbers, result]`` of an equation, dropping a part equal to the one before.
+
+    ``z1 = W1 a0 + b1 = [0.2 0.2; 0.3 0.3] · [0.35; 0.7] + [0; 0] = [0.21; 0.315]``; a given
+    quantity (rhs None) is ``[lhs, value]``. ``ms.numbers`` is ignored: each part picks its own.
+    """
+    symbols = MathStyle(ms.style, False, ms.precision, ms.naming)
+    numbers = MathStyle(ms.style, True, ms.precision, ms.naming)
+    parts = [render(equation.lhs, symbols)]
+    if equation.rhs is not None:
+        parts += [render(equation.rhs, symbols), render(equation.rhs, numbers)]
+    parts.append(matrix(equation.value, numbers))
+    kept = [parts[0]]
+    for part in parts[1:]:
+        if part != kept[-1]:
+            kept.append(part)
+    return kept
+
+
+def visible_length(latex: str) -> int:
+    """Roughly how many characters wide a LaTeX expression prints (commands count as one)."""
+    return len(re.sub(r"[{}^_ ]", "", re.sub(r"\\[a-zA-Z]+", "x", latex)))
+
+
+def break_latex(text: str, width: int) -> list[str]:
+    """Split a long LaTeX expression at top-level ``+``/``-`` into lines of about ``width`` chars.
+
+    Only splits outside braces, ``\\left...\\right`` and environments, so each line stays valid.
+    The second and later lines start with their operator (``+ W_{12} a_{2}``).
+    """
+    if visible_length(text) <= width:
+        return [text]
+    lines: list[str] = []
+    depth, start, i = 0, 0, 0
+    while i < len(text):
+        if text.startswith(("\\left", "\\begin"), i):
+            depth += 1
+        elif text.startswith(("\\right", "\\end"), i):
+            depth -= 1
+        elif text[i] == "{":
+            depth += 1
+        elif text[i] == "}":
+            depth -= 1
+        elif depth == 0 and text.startswith((" + ", " - "), i) and visible_length(
+                text[start:i]) >= width:
+            lines.append(text[start:i])
+            start = i + 1
+        i += 1
+    lines.append(text[start:])
+    return lines
+
+
+def aligned(equations: Sequence[Equation], ms: MathStyle, width: int = 80,
+            compact: bool = False) -> str:
+    """Equations as one LaTeX ``aligned`` block (LaTeX style whatever ``ms.style`` says).
+
+    Each equation is ``lhs = formula = numbers = result``; ``compact`` keeps an equation on one
+    row when it fits in ``width`` characters, otherwise every part starts a row of its own and a
+    part longer than ``width`` is broken at its top-level sums (``break_latex``).
+    """
+    latex = MathStyle("latex", False, ms.precision, ms.naming)
+    rows: list[str] = []
+    for equation in equations:
+        parts = chain(equation, latex)
+        if compact and visible_length(" = ".join(parts)) <= width:
+            rows.append(f"{parts[0]} &= {' = '.join(parts[1:])}")
+            continue
+        lhs = parts[0]
+        for part in parts[1:]:
+            for k, piece in enumerate(break_latex(part, width)):
+                joiner = "= " if k == 0 else "\\quad "
+                rows.append(f"{lhs} &{joiner}{piece}")
+                lhs = ""
+    return "\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}"

@@ -14,6 +14,7 @@ import numpy as np
 from gradtrace.trace import formulas as f
 from gradtrace.trace.expr import Expr, Sym, add, call, hadamard, matmul, mul, sub, sym, transpose
 from gradtrace.trace.model import Array, Equation, Quantity, Step
+from gradtrace.trace.updates import update_quantities
 
 
 def explain_step(step: Step) -> tuple[Quantity, ...]:
@@ -28,7 +29,8 @@ def explain_step(step: Step) -> tuple[Quantity, ...]:
     for l in range(L, 0, -1):
         quantities += [_delta(step, l), _grad_W(step, l), _grad_b(step, l)]
     for l in range(1, L + 1):
-        quantities += [_update(step, l, "W"), _update(step, l, "b")]
+        for parameter in ("W", "b"):
+            quantities += update_quantities(step, l, parameter, _frozen_note(step, l, parameter))
     return tuple(quantities)
 
 
@@ -260,40 +262,6 @@ def _grad_b(step: Step, l: int) -> Quantity:
 
 
 # ---- update ----------------------------------------------------------------------------------
-
-def _update(step: Step, l: int, parameter: str) -> Quantity:
-    update, backward = step.update_of(l), step.backward_of(l)
-    if parameter == "W":
-        old, new, grad, trained = update.W_old, update.W_new, backward.grad_W, update.W_trained
-    else:
-        old, new, grad, trained = update.b_old, update.b_new, backward.grad_b, update.b_trained
-    eta = sym("eta", None, step.learning_rate)
-    kind_new, kind_grad = f"{parameter}_new", f"grad_{parameter}"
-    note = None if trained else _frozen_note(step, l, parameter)
-    if step.optimizer.name != "sgd":
-        from gradtrace.trace.optimizer_explain import optimizer_update  # optional rules
-
-        return optimizer_update(step, l, parameter, note)
-
-    def rule(old_term: Expr, grad_term: Expr) -> Expr | None:
-        return sub(old_term, mul(eta, grad_term)) if trained else old_term
-
-    rhs = rule(sym(parameter, l, old), sym(kind_grad, l, grad))
-    matrix = Equation(sym(kind_new, l, new), rhs, sym(kind_new, l, new).value, note)
-    neuron = tuple(
-        Equation(
-            _weight(kind_new, l, new, j, i) if parameter == "W" else _bias(kind_new, l, new, j),
-            rule(
-                _weight(parameter, l, old, j, i) if parameter == "W" else _bias(parameter, l, old, j),
-                _weight(kind_grad, l, grad, j, i) if parameter == "W" else _bias(kind_grad, l, grad, j),
-            ),
-            float(new[j, i]),
-            note,
-        )
-        for j, i in np.ndindex(new.shape)
-    )
-    return Quantity(f"{parameter}{l}_new", kind_new, l, "update", matrix, neuron)
-
 
 def _frozen_note(step: Step, l: int, parameter: str) -> str:
     if not step.network.layers[l - 1].trainable:

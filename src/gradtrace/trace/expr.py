@@ -8,12 +8,12 @@ printing each ``Sym`` either by name ("formula") or by value ("numbers plugged i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-Value = Union[float, tuple[tuple[float, ...], ...]]
+Value = float | tuple[tuple[float, ...], ...]
 
 # Operators: "add", "sub", "mul" (scalar product), "hadamard" (⊙), "matmul", "div", "neg",
 # "square", "transpose", "sum" (Σ of its args), "mean" ((1/m) Σ of its args), "call" (fn(arg)).
@@ -49,7 +49,7 @@ class Op:
     fn: str | None = None
 
 
-Expr = Union[Sym, Num, Op]
+Expr = Sym | Num | Op
 
 
 def freeze(value: NDArray[np.floating] | float) -> Value:

@@ -7,7 +7,7 @@ a = activation, z = pre-activation, y = target, n = output units, m = batch size
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from gradtrace.trace.expr import Expr, Num, add, call, div, mul, neg, square, sub
 
@@ -31,7 +31,7 @@ def activation_expr(name: str, z: Expr) -> Expr:
     return z if name == "linear" else call(FUNCTION_NAMES[name], z)
 
 
-def softmax_entry_expr(z_entry: Expr, z_column: list[Expr]) -> Expr:
+def softmax_entry_expr(z_entry: Expr, z_column: Sequence[Expr]) -> Expr:
     """a_j = e^(z_j) / Σ_k e^(z_k)."""
     return div(call("exp", z_entry), add(*[call("exp", z_k) for z_k in z_column]))
 

@@ -71,6 +71,17 @@ class BackwardRecord:
 
 
 @dataclass(frozen=True, eq=False)
+class OptimizerState:
+    """One optimiser state array of one parameter ("velocity" or Adam's "m"/"v"), before and after."""
+
+    name: str  # "velocity", "m", "v"
+    parameter: str  # "W" or "b"
+    old: Array
+    new: Array
+    count: int | None = None  # Adam's step count t after this step
+
+
+@dataclass(frozen=True, eq=False)
 class UpdateRecord:
     layer: int
     W_old: Array
@@ -79,6 +90,10 @@ class UpdateRecord:
     b_new: Array
     W_trained: bool = True
     b_trained: bool = True
+    state: tuple[OptimizerState, ...] = ()
+
+    def state_of(self, parameter: str, name: str) -> OptimizerState:
+        return next(s for s in self.state if s.parameter == parameter and s.name == name)
 
 
 @dataclass(frozen=True)
@@ -87,6 +102,9 @@ class OptimizerInfo:
 
     name: str = "sgd"
     hyperparameters: tuple[tuple[str, float], ...] = ()
+
+    def get(self, name: str, default: float = 0.0) -> float:
+        return dict(self.hyperparameters).get(name, default)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from gradtrace.trace.model import (
     LayerInfo,
     NetworkInfo,
     OptimizerInfo,
+    OptimizerState,
     Step,
     Trace,
     UpdateRecord,
@@ -65,9 +66,37 @@ def _column(rows: NDArray[np.floating]) -> NDArray[np.float64]:
     return frozen_array(rows.T)
 
 
+StateArrays = dict[str, NDArray[np.floating]]
+
+
+def snapshot(optimizer: Optimizer) -> StateArrays:
+    """Copies of the optimiser's state arrays ("velocity.W1", "m.b2", "t.W1", ...)."""
+    return {key: np.array(value, copy=True) for key, value in optimizer.state_arrays().items()}
+
+
+def _states(layer: int, before: StateArrays, after: StateArrays,
+            shapes: dict[str, tuple[int, ...]]) -> tuple[OptimizerState, ...]:
+    states = []
+    for key, new in after.items():
+        name, _, param_key = key.partition(".")
+        parameter, layer_text = param_key[0], param_key[1:]
+        if name == "t" or layer_text != str(layer):
+            continue
+        old = before.get(key, np.zeros_like(new))
+        count = after.get(f"t.{param_key}")
+        assert new.shape == shapes[parameter]
+        if parameter == "b":  # biases are (units, 1) columns in the trace
+            old, new = old[:, None], new[:, None]
+        states.append(OptimizerState(name, parameter, frozen_array(old), frozen_array(new),
+                                     None if count is None else int(count)))
+    return tuple(states)
+
+
 def record_step(mlp: MLP, index: int, X: NDArray[np.floating], Y: NDArray[np.floating],
-                result: StepResult, optimizer: Optimizer) -> Step:
+                result: StepResult, optimizer: Optimizer,
+                state_before: StateArrays | None = None) -> Step:
     """A Step from one engine step; ``mlp`` is the network the step was taken on."""
+    state_after = snapshot(optimizer)
     fwd, grads = result.forward, result.gradients
     L = len(mlp.layers)
     forward = tuple(
@@ -91,6 +120,7 @@ def record_step(mlp: MLP, index: int, X: NDArray[np.floating], Y: NDArray[np.flo
             frozen_array(W_old), frozen_array(W_new),
             frozen_array(b_old[:, None]), frozen_array(b_new[:, None]),
             trains(mlp, l, "W"), trains(mlp, l, "b"),
+            _states(l, state_before or {}, state_after, {"W": W_old.shape, "b": b_old.shape}),
         )
         for l, ((W_old, b_old), (W_new, b_new)) in enumerate(
             zip(result.old, result.new, strict=True), start=1
@@ -134,6 +164,7 @@ def trace_steps(
     work = mlp.copy()
     recorded = []
     for index in range(steps):
+        before = snapshot(optimizer)
         result = train_step(work, X, Y, optimizer)
-        recorded.append(record_step(work, index, X, Y, result, optimizer))
+        recorded.append(record_step(work, index, X, Y, result, optimizer, before))
     return Trace(network_info(work), tuple(recorded), name), work

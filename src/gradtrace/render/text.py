@@ -1,0 +1,118 @@
+"""The terminal renderer: the worked example as formula -> numbers -> result, with rich.
+
+``write`` prints to a rich Console (colour when the terminal has it; NO_COLOR respected by rich);
+``render`` returns plain text at a fixed width, for files, pipes and golden tests.
+"""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from rich.rule import Rule
+from rich.text import Text
+
+from gradtrace.render.math import MathStyle, matrix
+from gradtrace.render.math import render as render_expr
+from gradtrace.render.options import RenderOptions
+from gradtrace.trace.model import PHASES, Equation, Quantity, Step, Trace
+
+PHASE_TITLES = {
+    "forward": "Forward pass",
+    "cost": "Cost",
+    "backward": "Backpropagation (every δ uses the weights from before the update)",
+    "update": "Update",
+}
+INDENT = "    "
+
+
+def describe_network(trace: Trace) -> str:
+    """One line: sizes, activations, loss, and how biases train."""
+    net = trace.network
+    sizes = "-".join(str(n) for n in net.sizes)
+    activations = ", ".join(layer.activation for layer in net.layers)
+    biases = "" if net.train_biases else ", biases fixed"
+    return f"{sizes} network ({activations}), loss {net.loss}{biases}"
+
+
+def step_header(step: Step) -> str:
+    m = step.batch_size
+    batch = "1 sample" if m == 1 else f"a batch of {m} samples"
+    optimizer = "" if step.optimizer.name == "sgd" else f", optimiser {step.optimizer.name}"
+    return f"Step {step.index + 1}: η = {step.learning_rate:g}, {batch}{optimizer}"
+
+
+def equation_lines(equation: Equation, options: RenderOptions, one_line: bool) -> list[Text]:
+    """``lhs = formula = numbers = result`` on one line, or formula, numbers, result on three."""
+    symbols = MathStyle("text", False, options.precision, options.notation)
+    numbers = MathStyle("text", True, options.precision, options.notation)
+    lhs = Text(render_expr(equation.lhs, symbols), style="bold cyan")
+    result = Text(matrix(equation.value, numbers), style="bold green")
+    if equation.rhs is None:
+        line = Text.assemble(lhs, " = ", result)
+        if equation.note:
+            line.append(f"   ({equation.note})", style="dim")
+        return [line]
+    formula = render_expr(equation.rhs, symbols)
+    plugged = render_expr(equation.rhs, numbers)
+    steps = [Text(formula)]
+    if plugged not in (formula, result.plain):  # "∂C/∂b2 = δ2 = 0.0367703" needs no third copy
+        steps.append(Text(plugged, style="yellow"))
+    if one_line:
+        line = Text.assemble(lhs, " = ", *_join(steps + [result], " = "))
+        if equation.note:
+            line.append(f"   ({equation.note})", style="dim")
+        return [line]
+    pad = " " * len(lhs.plain)
+    lines = [Text.assemble(lhs, " = ", steps[0])]
+    lines += [Text.assemble(pad, " = ", part) for part in steps[1:] + [result]]
+    if equation.note:
+        lines.append(Text(f"{pad}   {equation.note}", style="dim italic"))
+    return lines
+
+
+def _join(parts: list[Text], separator: str) -> list[Text | str]:
+    joined: list[Text | str] = []
+    for i, part in enumerate(parts):
+        if i:
+            joined.append(separator)
+        joined.append(part)
+    return joined
+
+
+def quantity_lines(quantity: Quantity, options: RenderOptions) -> list[Text]:
+    lines: list[Text] = []
+    if options.view in ("matrix", "both"):
+        lines += equation_lines(quantity.matrix, options, one_line=False)
+    if options.view in ("neuron", "both"):
+        for equation in quantity.neuron:
+            for line in equation_lines(equation, options, one_line=True):
+                lines.append(Text.assemble(INDENT if options.view == "both" else "", line))
+    return lines
+
+
+def write(trace: Trace, console: Console, options: RenderOptions) -> None:
+    """Print the whole trace to a rich console."""
+    title = options.title or trace.name or "gradtrace"
+    console.print(Text(f"{title}: {describe_network(trace)}", style="bold"))
+    for step in trace.steps:
+        console.print(Rule(step_header(step), style="magenta"))
+        quantities = step.quantities()
+        for phase in PHASES:
+            console.print()
+            console.print(Text(f"── {PHASE_TITLES[phase]}", style="bold magenta"))
+            for quantity in (q for q in quantities if q.phase == phase):
+                for line in quantity_lines(quantity, options):
+                    console.print(line, overflow="fold")
+        console.print()
+        console.print(Text.assemble("Cost before this step: ",
+                                    (f"{step.cost:.{options.precision}g}", "bold green")))
+
+
+def render(trace: Trace, options: RenderOptions) -> str:
+    """The worked example as plain text at ``options.width`` columns."""
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=options.width, color_system=None, force_terminal=False,
+                      highlight=False, emoji=False, legacy_windows=False, soft_wrap=False)
+    write(trace, console, options)
+    return buffer.getvalue()
