@@ -52,9 +52,15 @@ SpecArgument = Annotated[
 ]
 
 
-def stdout_console() -> Console:
+PIPE_WIDTH = 120  # columns when standard output is not a terminal
+
+
+def stdout_console(width: int | None = None) -> Console:
     """Colour on a terminal; plain text in pipes and when NO_COLOR is set (rich reads it)."""
-    return Console(highlight=False, soft_wrap=False)
+    console = Console(highlight=False, soft_wrap=False, width=width)
+    if width is None and not console.is_terminal:
+        console.width = PIPE_WIDTH
+    return console
 
 
 @app.command()
@@ -108,7 +114,7 @@ def step(
         width=width or (100 if output else stdout_console().width), interactive=interactive,
     )
     if fmt is Format.text and output is None:
-        text_renderer.write(trace, stdout_console(), options)
+        text_renderer.write(trace, stdout_console(options.width), options)
         return
     result = renderer(fmt.value)(trace, options)
     if output is not None:
