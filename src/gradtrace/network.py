@@ -113,6 +113,8 @@ class Network:
         self.mlp = mlp
         self.spec = spec
         self.history = History()
+        # JSON-able facts saved with the model: feature/class names, standardisation, dataset
+        self.metadata: dict[str, Any] = {}
         self._resume: _Resume | None = None
 
     # ---- building ----------------------------------------------------------------------------
@@ -383,6 +385,7 @@ class Network:
                 if slope is not None:
                     layer.activation = get_activation(layer.activation.name, slope=slope)
             net.history = History(**meta["history"])
+            net.metadata = dict(meta.get("metadata", {}))
             if meta.get("training") is not None:
                 state = {name.removeprefix("opt."): value for name, value in arrays.items()
                          if name.startswith("opt.")}
@@ -408,7 +411,8 @@ class Network:
         spec.update({"loss": self.mlp.loss.name, "train_biases": self.mlp.train_biases,
                      "dtype": str(self.dtype)})
         meta: dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION, "spec": spec,
-                                "architecture": architecture, "history": self.history.to_dict()}
+                                "architecture": architecture, "history": self.history.to_dict(),
+                                "metadata": self.metadata}
         arrays: dict[str, Any] = {}
         params = snapshot["params"] if snapshot else [(ly.W, ly.b) for ly in layers]
         for k, (W, b) in enumerate(params, start=1):

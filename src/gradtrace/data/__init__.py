@@ -8,14 +8,14 @@ scikit-learn when it is installed, and CSV files. Nothing is ever downloaded.
 from __future__ import annotations
 
 from gradtrace.data.builtin import BUILTIN, INSTALL_HINT, MissingExtraError, digits, iris
-from gradtrace.data.csv import CSVError, load_csv
+from gradtrace.data.csv import CSVError, load_csv, load_features
 from gradtrace.data.dataset import Dataset
 from gradtrace.data.synthetic import GENERATORS, circles, gaussians, moons, spirals, xor
 from gradtrace.errors import DataError, unknown_name
 
 __all__ = [
     "BUILTIN", "GENERATORS", "INSTALL_HINT", "CSVError", "Dataset", "MissingExtraError",
-    "circles", "dataset_names", "digits", "gaussians", "iris", "load_csv", "load_dataset",
+    "circles", "dataset_names", "digits", "gaussians", "iris", "load_csv", "load_dataset", "load_features",
     "moons", "spirals", "xor",
 ]
 

@@ -182,3 +182,49 @@ def _targets(path: Path, raw: Sequence[str], lines: Sequence[int], classes: bool
 
 def _format(value: float) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
+
+
+def load_features(
+    path: str | Path, feature_names: Sequence[str], *, header: bool = True, delimiter: str = ","
+) -> tuple[NDArray[np.float64], list[str]]:
+    """The feature columns a model was trained on, for prediction: (X (n, n_features), header).
+
+    With a header, columns are picked by the training feature names (any other column, such as
+    the target, is ignored); without one, the file must hold exactly the features, in order.
+    """
+    path = Path(path)
+    rows = _rows(path, delimiter)
+    first = next(rows, None)
+    if first is None:
+        raise CSVError(path, "the file is empty; expected a header line and one row per sample")
+    line, fields = first
+    names = [name.strip() for name in fields]
+    if header and all(name in names for name in feature_names):
+        columns = [names.index(name) for name in feature_names]
+        body: Iterator[tuple[int, list[str]]] = rows
+    elif header and len(names) == len(feature_names):
+        columns, body = list(range(len(names))), rows  # same count: take them in order
+    elif not header and len(names) == len(feature_names):
+        columns, body, names = list(range(len(names))), _chain(first, rows), list(feature_names)
+    else:
+        missing = [name for name in feature_names if name not in names]
+        raise CSVError(path, f"the model takes {len(feature_names)} features "
+                             f"({', '.join(feature_names)}); the header lacks {', '.join(missing)}",
+                       line)
+    X: list[list[float]] = []
+    for line, fields in body:
+        if len(fields) != len(names):
+            raise CSVError(path, f"this row has {len(fields)} fields but the header has "
+                                 f"{len(names)}; every row needs one value per column", line)
+        row = []
+        for c in columns:
+            value = _number(fields[c])
+            if value is None:
+                what = "an empty value" if not fields[c].strip() else repr(fields[c].strip())
+                raise CSVError(path, f"{what} is not a finite number; features must be numbers",
+                               line, c + 1, names[c])
+            row.append(value)
+        X.append(row)
+    if not X:
+        raise CSVError(path, "no data rows; add one row per sample", line)
+    return np.array(X, dtype=np.float64), [names[c] for c in columns]
