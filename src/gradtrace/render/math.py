@@ -130,6 +130,16 @@ def _wrap(part: tuple[str, int], strength: int, ms: MathStyle, strict: bool = Fa
     return f"\\left({text}\\right)" if ms.style == "latex" else f"({text})"
 
 
+def _superscript(base: str, power: str) -> str:
+    """``base^{power}`` without a double superscript: a^{(1)\\top}; (a^{(1)})^{2}."""
+    layered = re.fullmatch(r"([^^]*)\^\{\((\d+)\)\}", base)
+    if layered and power == "\\top":  # a layer superscript: write both in one
+        return f"{layered.group(1)}^{{({layered.group(2)})\\top}}"
+    if "^" in base and not base.endswith(("\\end{bmatrix}", "\\right)")):
+        base = f"\\left({base}\\right)"
+    return f"{base}^{{{power}}}"
+
+
 def _operator(op: Op, ms: MathStyle) -> tuple[str, int]:
     strength = PRECEDENCE[op.op]
     args = [_render(arg, ms) for arg in op.args]
@@ -161,9 +171,11 @@ def _operator(op: Op, ms: MathStyle) -> tuple[str, int]:
         base_text, base_precedence = args[0]
         if not latex and "/" in base_text and base_precedence == ATOM:  # (∂C/∂W1)², not ∂C/∂W1²
             base_precedence = strength - 1
-        return _wrap((base_text, base_precedence), ATOM, ms) + ("^{2}" if latex else "²"), strength
+        base = _wrap((base_text, base_precedence), ATOM, ms)
+        return (_superscript(base, "2") if latex else base + "²"), strength
     if op.op == "transpose":
-        return _wrap(args[0], ATOM, ms) + ("^{\\top}" if latex else "ᵀ"), strength
+        base = _wrap(args[0], ATOM, ms)
+        return (_superscript(base, "\\top") if latex else base + "ᵀ"), strength
     assert op.op == "call" and op.fn is not None
     if op.fn == "pow":  # β1^t
         base, exponent = (_wrap(arg, ATOM, ms) for arg in args)

@@ -1,0 +1,123 @@
+"""One self-contained HTML page: MathML maths, the network as inline SVG, print-friendly CSS.
+
+No script, font or stylesheet is fetched: the file works offline and prints as a handout.
+With ``options.interactive`` the step-through page (gradtrace.web.standalone) is written instead.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterator
+
+from gradtrace.render import diagram
+from gradtrace.render.markdown import (
+    PHASE_INTROS,
+    PHASE_TITLES,
+    blocks,
+    describe,
+    given,
+    heading,
+    math_style,
+    note,
+    sections,
+    title,
+)
+from gradtrace.render.math import aligned
+from gradtrace.render.mathml import to_mathml
+from gradtrace.render.options import RenderOptions
+from gradtrace.trace.model import Step, Trace
+
+CSS = """
+:root { color-scheme: light; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; line-height: 1.5;
+       color: #1d1d1f; background: #fff; margin: 0; }
+main { max-width: 60rem; margin: 0 auto; padding: 1.5rem 1.25rem 4rem; }
+h1 { font-size: 1.7rem; margin-bottom: .25rem; }
+h2 { font-size: 1.35rem; border-bottom: 1px solid #ddd; padding-bottom: .2rem; margin-top: 2rem; }
+h3 { font-size: 1.05rem; margin: 1.4rem 0 .3rem; }
+.summary, .intro { color: #444; }
+.quantity { margin-bottom: 1rem; }
+.eq { overflow-x: auto; padding: .15rem 0; }
+.eq-label { font-style: italic; color: #555; margin: .4rem 0 0; }
+math { font-size: 1.1rem; }
+math[display="block"] { margin: .4rem 0; }
+mtd[columnalign="right"] { text-align: right; }
+mtd[columnalign="left"] { text-align: left; }
+.note { border-left: 3px solid #c9d6e8; padding-left: .6rem; color: #444; margin: .3rem 0; }
+figure.diagram { margin: 1rem 0; text-align: center; }
+figure.diagram svg { max-width: 100%; height: auto; }
+figcaption { color: #555; font-size: .9rem; }
+pre.latex { white-space: pre-wrap; font-size: .85rem; }
+@media print {
+  main { max-width: none; padding: 0; }
+  .eq { overflow: visible; }
+  math { font-size: 10pt; }
+  .quantity, figure.diagram { break-inside: avoid; }
+  h2, h3 { break-after: avoid; }
+}
+"""
+
+
+def render(trace: Trace, options: RenderOptions) -> str:
+    """The whole trace as one HTML document (or the interactive page when asked)."""
+    if options.interactive:
+        from gradtrace.trace import json as trace_json
+        from gradtrace.web.standalone import render_interactive  # type: ignore[import-not-found, unused-ignore]
+
+        page: str = render_interactive(trace_json.to_dict(trace))
+        return page
+    heading_text = html.escape(title(trace, options))
+    body = "\n".join(_steps(trace, options))
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<meta name="generator" content="gradtrace">\n'
+        f"<title>{heading_text}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
+        f"<h1>{heading_text}</h1>\n{body}\n</main>\n</body>\n</html>\n"
+    )
+
+
+def _figure(trace: Trace, step: Step, show: diagram.Show, caption: str, precision: int) -> str:
+    index = trace.steps.index(step)
+    svg = diagram.inline_svg(trace, show, index, min(precision, 4))
+    return (f'<figure class="diagram" data-show="{show}">\n{svg}\n'
+            f"<figcaption>{html.escape(caption)}</figcaption>\n</figure>")
+
+
+def _steps(trace: Trace, options: RenderOptions) -> Iterator[str]:
+    several = len(trace.steps) > 1
+    for step in trace.steps:
+        if several:
+            yield f'<h2 class="step">Step {step.index + 1}</h2>'
+        yield f'<p class="summary">{html.escape(describe(step))}</p>'
+        yield _figure(trace, step, "values", "The network: activations in the neurons, weights "
+                      "on the edges, biases under each neuron.", options.precision)
+        yield '<section class="phase" id="given">\n<h2>Given</h2>'
+        yield "<p>The parameters before the step, the target and the learning rate:</p>"
+        yield ('<div class="eq">' + to_mathml(aligned(given(step), math_style(options),
+                                                       compact=True)) + "</div>\n</section>")
+        for phase, quantities in sections(step):
+            yield (f'<section class="phase" id="{phase}-{step.index + 1}">\n'
+                   f"<h2>{PHASE_TITLES[phase]}</h2>\n"
+                   f'<p class="intro">{html.escape(PHASE_INTROS[phase])}</p>')
+            for quantity in quantities:
+                yield _quantity_html(quantity, options)
+            if phase == "update":
+                yield _figure(trace, step, "updates", "Each weight before → after the update.",
+                              options.precision)
+            yield "</section>"
+
+
+def _quantity_html(quantity, options: RenderOptions) -> str:  # type: ignore[no-untyped-def]
+    parts = [f'<article class="quantity" id="{quantity.key}">',
+             f"<h3>{html.escape(heading(quantity, options))}</h3>"]
+    for block in blocks(quantity, options):
+        if block.label:
+            parts.append(f'<p class="eq-label">{html.escape(block.label)}:</p>')
+        parts.append(f'<div class="eq">{to_mathml(block.latex)}</div>')
+    remark = note(quantity)
+    if remark:
+        parts.append(f'<p class="note">{html.escape(remark)}</p>')
+    parts.append("</article>")
+    return "\n".join(parts)
