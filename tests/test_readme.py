@@ -30,7 +30,7 @@ def commands() -> list[str]:
 
 
 def test_readme_has_commands() -> None:
-    assert "gradtrace step" in commands()
+    assert any(command.startswith("gradtrace step") for command in commands())
 
 
 @pytest.mark.parametrize("command", commands())
