@@ -1,0 +1,64 @@
+"""Specs as the page edits them: explicit weights for every layer, and TOML text for download."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from gradtrace.core.network import MLP
+from gradtrace.spec import Spec
+
+
+def explicit_spec(spec: Spec, mlp: MLP | None = None) -> dict[str, Any]:
+    """The spec as a JSON-ready mapping with ``layers`` holding ``mlp``'s (or the spec's) weights."""
+    mlp = mlp or spec.build_mlp()
+    data = spec.model_dump(exclude_none=True, exclude={"sizes", "activations", "init", "seed"})
+    layers = []
+    for layer in mlp.layers:
+        item: dict[str, Any] = {
+            "weights": layer.W.tolist(),  # (n_out, n_in)
+            "bias": layer.b.tolist(),
+            "activation": layer.activation.name,
+        }
+        if "slope" in layer.activation.params:
+            item["slope"] = layer.activation.params["slope"]
+        if not layer.trainable:
+            item["trainable"] = False
+        layers.append(item)
+    data["layers"] = layers
+    return data
+
+
+# ---- TOML ------------------------------------------------------------------------------------
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        assert math.isfinite(value), "specs are validated finite"
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+
+
+def to_toml(spec: dict[str, Any]) -> str:
+    """A spec mapping (scalars, tables, an array of ``layers`` tables) as TOML text."""
+    lines = ["# gradtrace spec, saved from the web page"]
+    tables = {k: v for k, v in spec.items() if isinstance(v, dict)}
+    arrays = {k: v for k, v in spec.items()
+              if isinstance(v, list) and v and all(isinstance(i, dict) for i in v)}
+    for key, value in spec.items():
+        if key not in tables and key not in arrays:
+            lines.append(f"{key} = {_toml_value(value)}")
+    for key, table in tables.items():
+        lines += ["", f"[{key}]"] + [f"{k} = {_toml_value(v)}" for k, v in table.items()]
+    for key, items in arrays.items():
+        for item in items:
+            lines += ["", f"[[{key}]]"] + [f"{k} = {_toml_value(v)}" for k, v in item.items()]
+    return "\n".join(lines) + "\n"

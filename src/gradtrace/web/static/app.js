@@ -1,0 +1,360 @@
+// The page: load a spec, trace it through POST /api/step, and walk the trace quantity by quantity.
+// Every number shown comes from the server (or the trace embedded in an offline copy).
+
+import { ApiError, api, embedded } from "./api.js";
+import { highlightOf, drawDiagram } from "./diagram.js";
+import * as edit from "./editor.js";
+import { formulaML, math, numbersML, setNotation, symbolML, symbolText, valueML, words } from "./mathml.js";
+import { fillSelect, renderInspector, renderLayers } from "./panels.js";
+import { download, readFile, specFromHash, specToHash } from "./share.js";
+import { createTrainer } from "./train.js";
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  spec: null, // the spec being edited: explicit layers, data as rows
+  trace: null, // the gradtrace.trace/1 JSON of that spec
+  position: 0, // index into stops()
+  view: "matrix",
+  sample: 0,
+  selected: null,
+  offline: false,
+  options: { activations: [], losses: [], datasets: [] },
+};
+
+// Every (step, quantity) of the trace, in step-through order.
+function stops() {
+  if (!state.trace) return [];
+  return state.trace.steps.flatMap((step, s) => step.explanation.map((q, i) => ({ s, i, q })));
+}
+
+function current() {
+  return stops()[state.position] || null;
+}
+
+function showError(message) {
+  const box = $("error");
+  box.textContent = message;
+  box.hidden = !message;
+}
+
+// ---- the step-through ------------------------------------------------------------------------
+
+function equationHTML(equation) {
+  const lhs = symbolML(equation.lhs);
+  const note = equation.note ? `<p class="note">${equation.note}</p>` : "";
+  const value = JSON.stringify(equation.value).replace(/'/g, "&#39;");
+  if (!equation.rhs) {
+    return `<div class="equation given" data-testid="equation">
+      <div class="result" data-testid="result" data-value='${value}'>${math(`${lhs}<mo>=</mo>${valueML(equation.value)}`)}</div>${note}</div>`;
+  }
+  return `<div class="equation" data-testid="equation">
+    <div class="formula" data-testid="formula">${math(`${lhs}<mo>=</mo>${formulaML(equation.rhs)}`)}</div>
+    <div class="numbers" data-testid="numbers">${math(`<mo>=</mo>${numbersML(equation.rhs)}`)}</div>
+    <div class="result" data-testid="result" data-value='${value}'>${math(`<mo>=</mo>${valueML(equation.value)}`)}</div>${note}</div>`;
+}
+
+function renderExplanation() {
+  const stop = current();
+  const total = stops().length;
+  if (!stop) return;
+  const { q, s } = stop;
+  const steps = state.trace.steps.length;
+  $("position").textContent = `${steps > 1 ? `step ${s + 1} · ` : ""}${state.position + 1} / ${total}`;
+  $("quantity").textContent = q.key === "cost" ? "C" : symbolText(q.kind, q.layer);
+  $("quantity").dataset.key = q.key;
+  $("quantity-words").textContent = `${q.phase}: ${words(q.kind, q.layer)}`;
+  const equations = state.view === "matrix" ? [q.matrix] : q.neuron;
+  $("explanation").innerHTML = equations.map(equationHTML).join("");
+  $("prev").disabled = state.position === 0;
+  $("next").disabled = state.position >= total - 1;
+  const list = $("quantity-list");
+  list.replaceChildren(...state.trace.steps[s].explanation.map((item, i) => {
+    const li = document.createElement("li");
+    const button = document.createElement("button");
+    button.className = `link${item.key === q.key ? " current" : ""}`;
+    button.textContent = item.key;
+    button.addEventListener("click", () => jumpTo(s, i));
+    li.append(button);
+    return li;
+  }));
+}
+
+function renderDiagram() {
+  const stop = current();
+  if (!stop) return;
+  const step = state.trace.steps[stop.s];
+  const net = state.trace.network;
+  const sizes = [net.layers[0].inputs, ...net.layers.map((layer) => layer.outputs)];
+  const keys = step.explanation.map((q) => q.key);
+  const passed = (key) => keys.indexOf(key) !== -1 && keys.indexOf(key) <= stop.i;
+  const values = [step.input.map((row) => row[state.sample])];
+  for (const f of step.forward) values.push(f.a.map((row) => row[state.sample]));
+  drawDiagram($("diagram"), {
+    sizes,
+    activations: net.layers.map((layer) => layer.activation),
+    weights: step.update.map((u) => u.W_old),
+    newWeights: step.update.map((u) => (passed(`W${u.layer}_new`) ? u.W_new : null)),
+    values,
+    highlight: highlightOf(stop.q, net.layers.length),
+    selected: state.selected,
+    onNode: (l, j) => select({ type: "node", layer: l, j }),
+    onEdge: (l, j, k) => select({ type: "edge", layer: l, j, k }),
+  });
+  renderInspector($("inspector"), state.selected, step, state.sample, inspectorActions);
+}
+
+function render() {
+  renderExplanation();
+  renderDiagram();
+}
+
+function move(by) {
+  const total = stops().length;
+  state.position = Math.min(Math.max(state.position + by, 0), Math.max(total - 1, 0));
+  render();
+}
+
+function jumpTo(s, i) {
+  state.position = stops().findIndex((stop) => stop.s === s && stop.i === i);
+  render();
+}
+
+function jumpToKey(key) {
+  const stop = current();
+  const i = state.trace.steps[stop.s].explanation.findIndex((q) => q.key === key);
+  if (i >= 0) jumpTo(stop.s, i);
+}
+
+function select(selected) {
+  state.selected = selected;
+  renderDiagram();
+}
+
+// ---- editing ---------------------------------------------------------------------------------
+
+function numberFrom(text, what) {
+  const value = edit.parseNumber(text);
+  if (value === null) showError(`${what}: ${JSON.stringify(text)} is not a number`);
+  return value;
+}
+
+const inspectorActions = {
+  get offline() { return state.offline; },
+  jump: jumpToKey,
+  close: () => select(null),
+  setWeight: (l, j, k, text) => {
+    const v = numberFrom(text, `W${l}[${j + 1},${k + 1}]`);
+    if (v !== null) recompute(edit.setWeight(state.spec, l, j, k, v));
+  },
+  setBias: (l, j, text) => {
+    const v = numberFrom(text, `b${l}[${j + 1}]`);
+    if (v !== null) recompute(edit.setBias(state.spec, l, j, v));
+  },
+  setData: (field, sample, j, text) => {
+    const v = numberFrom(text, `data.${field}`);
+    if (v !== null) recompute(edit.setData(state.spec, field, sample, j, v));
+  },
+};
+
+const layerActions = {
+  get offline() { return state.offline; },
+  resize: (l, change) => restructure(edit.resizeLayer(state.spec, l, change)),
+  activation: (l, name) => recompute(edit.setLayerActivation(state.spec, l, name)),
+  addLayer: () => restructure(edit.addLayer(state.spec)),
+  removeLayer: (l) => restructure(edit.removeLayer(state.spec, l)),
+};
+
+function restructure(spec) {
+  state.selected = null;
+  return recompute(spec);
+}
+
+function renderEditor() {
+  const spec = state.spec;
+  if (!spec) return;
+  $("learning-rate").value = spec.learning_rate ?? 0.1;
+  fillSelect($("loss"), state.options.losses, spec.loss ?? "half_sse");
+  $("steps").value = spec.steps ?? 1;
+  $("train-biases").checked = spec.train_biases ?? true;
+  $("data-input").value = spec.data ? JSON.stringify(spec.data.input) : "";
+  $("data-target").value = spec.data ? JSON.stringify(spec.data.target) : "";
+  renderLayers($("layers"), spec, state.options, layerActions);
+}
+
+// Trace ``spec`` on the server; on success it becomes the page's state (and the URL's).
+async function recompute(spec, { resetPosition = false } = {}) {
+  const stop = current();
+  const key = stop ? stop.q.key : null;
+  try {
+    const trace = await api("/api/step", spec);
+    state.spec = spec;
+    state.trace = trace;
+    const batch = trace.steps[0].input[0].length;
+    state.sample = Math.min(state.sample, batch - 1);
+    fillSelect($("sample"), Array.from({ length: batch }, (_, i) => `sample ${i + 1}`), `sample ${state.sample + 1}`);
+    const all = stops();
+    const same = key === null ? -1 : all.findIndex((s) => s.s === (stop ? stop.s : 0) && s.q.key === key);
+    state.position = resetPosition || same < 0 ? 0 : same;
+    showError("");
+    history.replaceState(null, "", specToHash(spec));
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    showError(error.message);
+  }
+  renderEditor();
+  if (state.trace) render();
+}
+
+async function loadSpec(raw, path = "/api/spec") {
+  try {
+    const { spec } = await api(path, raw);
+    state.selected = null;
+    await recompute(edit.normalised(spec), { resetPosition: true });
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    showError(error.message);
+  }
+}
+
+function wireEditor() {
+  const field = (id, name, parse) => $(id).addEventListener("change", () => {
+    const value = parse($(id));
+    if (value !== null) recompute(edit.setField(state.spec, name, value));
+  });
+  field("learning-rate", "learning_rate", (input) => numberFrom(input.value, "learning rate"));
+  field("steps", "steps", (input) => numberFrom(input.value, "steps"));
+  field("loss", "loss", (input) => input.value);
+  field("train-biases", "train_biases", (input) => input.checked);
+  for (const [id, name] of [["data-input", "input"], ["data-target", "target"]]) {
+    $(id).addEventListener("change", () => {
+      let value;
+      try {
+        value = JSON.parse($(id).value.replace(/\u2212/g, "-"));
+      } catch {
+        showError(`data.${name}: not valid JSON; write rows like [[0.35, 0.7]]`);
+        return;
+      }
+      recompute({ ...edit.clone(state.spec), data: { ...state.spec.data, [name]: value } });
+    });
+  }
+}
+
+function wireFiles() {
+  $("load-example").addEventListener("click", async () => {
+    try {
+      await loadSpec(await api(`/api/examples/${encodeURIComponent($("example").value)}`));
+    } catch (error) {
+      showError(error.message);
+    }
+  });
+  $("upload").addEventListener("change", async () => {
+    const file = $("upload").files[0];
+    if (!file) return;
+    const format = file.name.split(".").pop().toLowerCase();
+    await loadSpec({ text: await readFile(file), format }, "/api/spec/text");
+    $("upload").value = "";
+  });
+  $("save-json").addEventListener("click", () => {
+    if (state.offline) download("gradtrace-trace.json", JSON.stringify(state.trace, null, 2), "application/json");
+    else download("gradtrace-spec.json", `${JSON.stringify(state.spec, null, 2)}\n`, "application/json");
+  });
+  $("save-toml").addEventListener("click", async () => {
+    try {
+      const { toml } = await api("/api/spec", state.spec);
+      download("gradtrace-spec.toml", toml, "application/toml");
+    } catch (error) {
+      showError(error.message);
+    }
+  });
+  $("share").addEventListener("click", async () => {
+    const link = location.href;
+    try {
+      await navigator.clipboard.writeText(link);
+      $("share").textContent = "Link copied";
+    } catch {
+      showError(`copy this link: ${link}`);
+    }
+  });
+}
+
+function wireStepper() {
+  $("prev").addEventListener("click", () => move(-1));
+  $("next").addEventListener("click", () => move(1));
+  for (const radio of document.querySelectorAll("input[name=view]")) {
+    radio.addEventListener("change", () => {
+      state.view = radio.value;
+      renderExplanation();
+    });
+  }
+  $("sample").addEventListener("change", () => {
+    state.sample = $("sample").selectedIndex;
+    renderDiagram();
+  });
+  document.addEventListener("keydown", (event) => {
+    const typing = ["INPUT", "SELECT", "TEXTAREA"].includes(document.activeElement.tagName);
+    if (typing || event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.key === "ArrowRight") move(1);
+    else if (event.key === "ArrowLeft") move(-1);
+    else return;
+    event.preventDefault();
+  });
+}
+
+function wireTrainer() {
+  createTrainer({
+    dataset: $("dataset"), points: $("points"), noise: $("noise"), frameSteps: $("frame-steps"),
+    play: $("play"), pause: $("pause"), step: $("train-step"), reset: $("train-reset"),
+    lossCurve: $("loss-curve"), boundary: $("boundary"), status: $("train-status"),
+  }, {
+    getSpec: () => state.spec,
+    setSpec: (spec) => { state.spec = edit.normalised(spec); },
+    done: () => recompute(state.spec),
+    error: showError,
+  });
+}
+
+async function startOffline(data) {
+  state.offline = true;
+  state.trace = data.trace;
+  setNotation(data.notation);
+  document.body.classList.add("offline");
+  $("offline-note").hidden = false;
+  for (const id of ["editor", "train", "files"]) $(id).hidden = true;
+  const batch = data.trace.steps[0].input[0].length;
+  fillSelect($("sample"), Array.from({ length: batch }, (_, i) => `sample ${i + 1}`), "sample 1");
+  render();
+}
+
+async function startServed() {
+  const [notation, options, session, examples] = await Promise.all([
+    api("/api/notation"), api("/api/options"), api("/api/session"), api("/api/examples"),
+  ]);
+  setNotation(notation);
+  state.options = options;
+  fillSelect($("example"), examples.map((e) => e.name), "seed");
+  fillSelect($("dataset"), options.datasets, "xor");
+  let initial = session.spec;
+  try {
+    initial = specFromHash(location.hash) || initial;
+  } catch (error) {
+    showError(error.message);
+  }
+  await loadSpec(initial || (await api("/api/examples/seed")));
+}
+
+async function main() {
+  wireStepper();
+  const data = embedded();
+  if (data) {
+    await startOffline(data);
+  } else {
+    wireEditor();
+    wireFiles();
+    wireTrainer();
+    await startServed();
+  }
+  document.body.dataset.ready = "true";
+}
+
+main().catch((error) => showError(`the page failed to start: ${error.message}`));

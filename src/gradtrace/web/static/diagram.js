@@ -1,0 +1,123 @@
+// The network as an SVG diagram: neurons show a (for one sample), edges W; colour by sign,
+// width by magnitude. It draws values from the trace and reports clicks; it computes nothing.
+
+import { formatNumber } from "./mathml.js";
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+const WIDTH = 640;
+const HEIGHT = 380;
+const RADIUS = 21;
+const POSITIVE = "#2166ac";
+const NEGATIVE = "#d6604d";
+
+function svgEl(name, attributes = {}, text = null) {
+  const el = document.createElementNS(SVG_NS, name);
+  for (const [key, value] of Object.entries(attributes)) el.setAttribute(key, value);
+  if (text !== null) el.textContent = text;
+  return el;
+}
+
+function positions(sizes) {
+  const columns = sizes.length;
+  return sizes.map((n, l) => {
+    const x = 60 + (l * (WIDTH - 120)) / Math.max(columns - 1, 1);
+    const gap = Math.min(70, (HEIGHT - 70) / Math.max(n, 1));
+    const top = (HEIGHT - 30 - gap * (n - 1)) / 2;
+    return Array.from({ length: n }, (_, j) => ({ x, y: top + j * gap }));
+  });
+}
+
+// Which neurons or edges a quantity lives on: {nodes: layer | null, edges: layer | null}.
+export function highlightOf(quantity, layers) {
+  if (!quantity) return { nodes: null, edges: null };
+  const { kind, layer } = quantity;
+  if (kind === "C" || kind === "grad_a") return { nodes: layers, edges: null };
+  if (kind === "W" || kind === "grad_W" || kind === "W_new") return { nodes: null, edges: layer };
+  return { nodes: layer, edges: null };
+}
+
+// view: {sizes, activations, weights[l-1], newWeights[l-1] | null, values[l] (per unit),
+//        highlight, selected, onNode(l, j), onEdge(l, j, k)}
+export function drawDiagram(svg, view) {
+  svg.replaceChildren();
+  svg.setAttribute("viewBox", `0 0 ${WIDTH} ${HEIGHT}`);
+  const at = positions(view.sizes);
+  const L = view.sizes.length - 1;
+  let largest = 1e-12;
+  for (const W of view.weights) for (const row of W) for (const w of row) largest = Math.max(largest, Math.abs(w));
+  const edgeCount = view.sizes.slice(1).reduce((sum, n, l) => sum + n * view.sizes[l], 0);
+  const labelled = edgeCount <= 30;
+  const edges = svgEl("g", { class: "edges" });
+  for (let l = 1; l <= L; l += 1) {
+    const W = view.newWeights && view.newWeights[l - 1] ? view.newWeights[l - 1] : view.weights[l - 1];
+    for (let j = 0; j < view.sizes[l]; j += 1) {
+      for (let k = 0; k < view.sizes[l - 1]; k += 1) {
+        edges.append(edge(view, at, l, j, k, W[j][k], largest, labelled));
+      }
+    }
+  }
+  svg.append(edges);
+  const nodes = svgEl("g", { class: "nodes" });
+  for (let l = 0; l <= L; l += 1) {
+    for (let j = 0; j < view.sizes[l]; j += 1) nodes.append(node(view, at, l, j));
+    const caption = l === 0 ? "input a0" : `a${l} ${view.activations[l - 1]}`;
+    nodes.append(svgEl("text", { x: at[l][0].x, y: HEIGHT - 8, class: "layer-label" }, caption));
+  }
+  svg.append(nodes);
+}
+
+function edge(view, at, l, j, k, w, largest, labelled) {
+  const from = at[l - 1][k];
+  const to = at[l][j];
+  const current = view.highlight.edges === l;
+  const selected = view.selected && view.selected.type === "edge" && view.selected.layer === l
+    && view.selected.j === j && view.selected.k === k;
+  const group = svgEl("g", {
+    class: `edge${current ? " current" : ""}${selected ? " selected" : ""}`,
+    "data-testid": `edge-${l}-${j + 1}-${k + 1}`,
+  });
+  const width = 1 + 7 * Math.sqrt(Math.abs(w) / largest);
+  const attrs = { x1: from.x, y1: from.y, x2: to.x, y2: to.y };
+  group.append(svgEl("line", { ...attrs, class: "hit", "stroke-width": 14 }));
+  group.append(svgEl("line", { ...attrs, stroke: w >= 0 ? POSITIVE : NEGATIVE, "stroke-width": width.toFixed(2) }));
+  const title = `W${l}[${j + 1},${k + 1}] = ${formatNumber(w)}`;
+  group.append(svgEl("title", {}, title));
+  if (labelled) {
+    const t = 0.3;
+    const x = from.x + (to.x - from.x) * t;
+    const y = from.y + (to.y - from.y) * t - 4;
+    group.append(svgEl("text", { x, y, class: "edge-label" }, formatNumber(w, 3)));
+  }
+  group.addEventListener("click", () => view.onEdge(l, j, k));
+  return group;
+}
+
+function node(view, at, l, j) {
+  const { x, y } = at[l][j];
+  const value = view.values[l] ? view.values[l][j] : null;
+  const current = view.highlight.nodes === l;
+  const selected = view.selected && view.selected.type === "node" && view.selected.layer === l
+    && view.selected.j === j;
+  const group = svgEl("g", {
+    class: `node${current ? " current" : ""}${selected ? " selected" : ""}`,
+    "data-testid": `node-${l}-${j + 1}`,
+    tabindex: "0",
+  });
+  const fill = value === null ? "#fff" : shade(value);
+  group.append(svgEl("circle", { cx: x, cy: y, r: RADIUS, fill }));
+  group.append(svgEl("text", { x, y: y + 4, class: "node-value" }, value === null ? "" : formatNumber(value, 3)));
+  group.append(svgEl("title", {}, `a${l}[${j + 1}] = ${value === null ? "" : formatNumber(value)}`));
+  group.addEventListener("click", () => view.onNode(l, j));
+  group.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") view.onNode(l, j);
+  });
+  return group;
+}
+
+// Activations tinted by sign and size (tanh-squashed so large values stay readable).
+function shade(value) {
+  const s = Math.tanh(Math.abs(value));
+  const [r, g, b] = value >= 0 ? [33, 102, 172] : [214, 96, 77];
+  const mix = (c) => Math.round(255 - (255 - c) * s * 0.45);
+  return `rgb(${mix(r)},${mix(g)},${mix(b)})`;
+}

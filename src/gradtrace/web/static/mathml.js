@@ -1,0 +1,172 @@
+// Print a gradtrace.trace/1 expression tree as MathML: by symbol (formula) or by value (numbers).
+// Mirrors render/math.py (same precedence, same symbols from the notation table); it formats
+// numbers the engine computed and never computes any itself.
+
+const PRECEDENCE = { add: 1, sub: 1, neg: 2, mul: 3, hadamard: 4, matmul: 3, div: 3,
+  square: 5, transpose: 5, call: 6 };
+const ATOM = 7;
+
+let notationTable = {};
+
+export function setNotation(table) {
+  notationTable = table || {};
+}
+
+function esc(text) {
+  return String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+const mi = (t) => `<mi>${esc(t)}</mi>`;
+const mo = (t) => `<mo>${esc(t)}</mo>`;
+const mn = (t) => `<mn>${esc(t)}</mn>`;
+const mrow = (...parts) => `<mrow>${parts.join("")}</mrow>`;
+
+// A float to 6 significant digits, as Python's "{:.6g}", with a true minus sign.
+export function formatNumber(value, precision = 6) {
+  if (typeof value !== "number") return String(value);
+  if (!Number.isFinite(value)) return String(value);
+  let text = Number(value.toPrecision(precision)).toString();
+  if (text.includes("e")) {
+    const [mantissa, exponent] = value.toExponential(precision - 1).split("e");
+    text = `${Number(mantissa)}e${Number(exponent)}`;
+  }
+  if (text === "-0") text = "0";
+  return text.replace(/-/g, "\u2212");
+}
+
+function numberML(value) {
+  const text = formatNumber(value);
+  if (text.includes("e")) {
+    const [mantissa, exponent] = text.split("e");
+    return mrow(mn(mantissa), mo("\u00d7"), `<msup>${mn("10")}${mn(exponent)}</msup>`);
+  }
+  return text.startsWith("\u2212") ? mrow(mo("\u2212"), mn(text.slice(1))) : mn(text);
+}
+
+// A matrix as a bracketed table; a 1x1 matrix (or a scalar) as its number.
+export function valueML(value) {
+  if (typeof value === "number") return numberML(value);
+  if (value.length === 1 && value[0].length === 1) return numberML(value[0][0]);
+  const rows = value.map((row) => `<mtr>${row.map((v) => `<mtd>${numberML(v)}</mtd>`).join("")}</mtr>`);
+  return mrow(`<mo stretchy="true">[</mo>`, `<mtable>${rows.join("")}</mtable>`,
+    `<mo stretchy="true">]</mo>`);
+}
+
+// The base of a symbol from the notation table's text form: "a{l}" -> a, "W{l}'" -> W′.
+function base(kind) {
+  const text = (notationTable[kind] && notationTable[kind].text) || kind;
+  return text.replace("{l}", "").replace("'", "\u2032");
+}
+
+function layered(name, layer, index) {
+  const sup = layer === null || layer === undefined ? "" : mrow(mo("("), mn(layer), mo(")"));
+  const sub = index && index.length ? mn(index.join(index.some((i) => i >= 10) ? "," : "")) : "";
+  if (sup && sub) return `<msubsup>${mi(name)}${sub}${sup}</msubsup>`;
+  if (sup) return `<msup>${mi(name)}${sup}</msup>`;
+  if (sub) return `<msub>${mi(name)}${sub}</msub>`;
+  return mi(name);
+}
+
+export function symbolML(node) {
+  const name = base(node.sym);
+  if (name.startsWith("\u2202C/\u2202")) {
+    const target = layered(name.slice(4), node.layer, node.index);
+    return `<mfrac>${mrow(mo("\u2202"), mi("C"))}${mrow(mo("\u2202"), target)}</mfrac>`;
+  }
+  return layered(name, node.layer, node.index);
+}
+
+// Plain-text name of a quantity, as the terminal prints it: z1, δ2, ∂C/∂W1.
+export function symbolText(kind, layer) {
+  const text = (notationTable[kind] && notationTable[kind].text) || kind;
+  return text.replace("{l}", layer === null || layer === undefined ? "" : String(layer));
+}
+
+export function words(kind, layer) {
+  const text = (notationTable[kind] && notationTable[kind].words) || "";
+  return text.replace(/\{l\}/g, layer === null || layer === undefined ? "" : String(layer));
+}
+
+function paren(text) {
+  return mrow(mo("("), text, mo(")"));
+}
+
+function wrap([text, precedence], strength, strict = false) {
+  const weaker = precedence < strength || (strict && precedence === strength);
+  return weaker ? paren(text) : text;
+}
+
+function constant(node) {
+  if (node.text === undefined || node.text === null) return numberML(node.num);
+  if (node.text === "\u00bd") return `<mfrac>${mn(1)}${mn(2)}</mfrac>`;
+  if (node.text.includes("/")) {
+    const [top, bottom] = node.text.split("/");
+    const part = (t) => (/^[0-9.]+$/.test(t) ? mn(t) : mi(t));
+    return `<mfrac>${part(top)}${part(bottom)}</mfrac>`;
+  }
+  return mi(node.text);
+}
+
+function functionName(fn) {
+  if (fn === "\u03a3_s") return `<msub>${mo("\u2211")}${mi("s")}</msub>`;
+  if (fn === "\u03a3") return mo("\u2211");
+  return mi(fn);
+}
+
+function render(node, numbers) {
+  if (node.sym !== undefined) {
+    if (!numbers) return [symbolML(node), ATOM];
+    const html = valueML(node.value);
+    const scalar = typeof node.value === "number" ? node.value
+      : node.value.length === 1 && node.value[0].length === 1 ? node.value[0][0] : 0;
+    return [html, scalar < 0 ? PRECEDENCE.neg : ATOM];
+  }
+  if (node.num !== undefined) return [constant(node), ATOM];
+  return operator(node, numbers);
+}
+
+function operator(node, numbers) {
+  const strength = PRECEDENCE[node.op];
+  const args = node.args.map((arg) => render(arg, numbers));
+  switch (node.op) {
+    case "add": {
+      const parts = [wrap(args[0], strength)];
+      for (const arg of args.slice(1)) parts.push(wrap(arg, PRECEDENCE.neg, true));
+      return [mrow(parts.join(mo("+"))), strength];
+    }
+    case "sub":
+      return [mrow(wrap(args[0], strength), mo("\u2212"), wrap(args[1], strength, true)), strength];
+    case "mul":
+    case "hadamard":
+    case "matmul": {
+      let joiner = { mul: mo("\u00b7"), hadamard: mo("\u2299"), matmul: numbers ? mo("\u00b7") : mo("\u2062") }[node.op];
+      if (node.op === "mul" && !numbers && node.args.every((a) => a.sym !== undefined)) joiner = mo("\u2062");
+      return [mrow(args.map((a) => wrap(a, strength)).join(joiner)), strength];
+    }
+    case "div":
+      return [`<mfrac>${args[0][0]}${args[1][0]}</mfrac>`, ATOM];
+    case "neg":
+      return [mrow(mo("\u2212"), wrap(args[0], strength + 1)), strength];
+    case "square":
+      return [`<msup>${wrap(args[0], ATOM)}${mn(2)}</msup>`, strength];
+    case "transpose":
+      return [`<msup>${wrap(args[0], ATOM)}${mi("\u22a4")}</msup>`, strength];
+    case "call":
+      return [mrow(functionName(node.fn), paren(args.map((a) => a[0]).join(mo(",")))),
+        PRECEDENCE.call];
+    default:
+      throw new Error(`unknown operator ${node.op}`);
+  }
+}
+
+export function formulaML(node) {
+  return render(node, false)[0];
+}
+
+export function numbersML(node) {
+  return render(node, true)[0];
+}
+
+export function math(content) {
+  return `<math>${content}</math>`;
+}

@@ -1,0 +1,48 @@
+// The state in the URL (base64url JSON after "#spec="), downloads and uploads of the spec.
+
+function toBase64Url(text) {
+  const bytes = new TextEncoder().encode(text);
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function fromBase64Url(text) {
+  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  return new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
+}
+
+export function specToHash(spec) {
+  return `#spec=${toBase64Url(JSON.stringify(spec))}`;
+}
+
+// The spec in location.hash, or null; throws an Error with a readable message if it is damaged.
+export function specFromHash(hash) {
+  const match = /^#spec=([A-Za-z0-9_-]+)$/.exec(hash || "");
+  if (!match) return null;
+  try {
+    return JSON.parse(fromBase64Url(match[1]));
+  } catch {
+    throw new Error("the link's #spec= part is damaged; loading the default example instead");
+  }
+}
+
+export function download(filename, text, type) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+export function readFile(file) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(String(reader.result));
+    reader.onerror = () => reject(new Error(`cannot read ${file.name}`));
+    reader.readAsText(file);
+  });
+}
