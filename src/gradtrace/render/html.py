@@ -25,7 +25,7 @@ from gradtrace.render.markdown import (
 from gradtrace.render.math import aligned
 from gradtrace.render.mathml import to_mathml
 from gradtrace.render.options import RenderOptions
-from gradtrace.trace.model import Step, Trace
+from gradtrace.trace.model import Quantity, Step, Trace
 
 CSS = """
 :root { color-scheme: light; }
@@ -67,7 +67,7 @@ def render(trace: Trace, options: RenderOptions) -> str:
         page: str = render_interactive(trace_json.to_dict(trace))
         return page
     heading_text = html.escape(title(trace, options))
-    body = "\n".join(_steps(trace, options))
+    body = "\n".join(_steps(trace, options, 2))
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -78,6 +78,22 @@ def render(trace: Trace, options: RenderOptions) -> str:
     )
 
 
+def fragment(trace: Trace, options: RenderOptions) -> str:
+    """The derivation as an HTML fragment with scoped styles (for a notebook's output area)."""
+    scoped = " ".join(f".gradtrace-trace {rule}" for rule in FRAGMENT_RULES)
+    body = "\n".join(_steps(trace, options, 3))
+    return f'<div class="gradtrace-trace">\n<style>{scoped}</style>\n{body}\n</div>'
+
+
+FRAGMENT_RULES = (
+    ".eq { overflow-x: auto; }",
+    'mtd[columnalign="right"] { text-align: right; }',
+    'mtd[columnalign="left"] { text-align: left; }',
+    ".note { border-left: 3px solid #c9d6e8; padding-left: .6rem; }",
+    "figure.diagram svg { max-width: 100%; height: auto; }",
+)
+
+
 def _figure(trace: Trace, step: Step, show: diagram.Show, caption: str, precision: int) -> str:
     index = trace.steps.index(step)
     svg = diagram.inline_svg(trace, show, index, min(precision, 4))
@@ -85,33 +101,35 @@ def _figure(trace: Trace, step: Step, show: diagram.Show, caption: str, precisio
             f"<figcaption>{html.escape(caption)}</figcaption>\n</figure>")
 
 
-def _steps(trace: Trace, options: RenderOptions) -> Iterator[str]:
+def _steps(trace: Trace, options: RenderOptions, level: int) -> Iterator[str]:
+    """The body; ``level`` is the heading level of a phase (h2 in a page, h3 in a fragment)."""
     several = len(trace.steps) > 1
+    h_phase, h_quantity = f"h{level}", f"h{level + 1}"
     for step in trace.steps:
         if several:
-            yield f'<h2 class="step">Step {step.index + 1}</h2>'
+            yield f'<{h_phase} class="step">Step {step.index + 1}</{h_phase}>'
         yield f'<p class="summary">{html.escape(describe(step))}</p>'
         yield _figure(trace, step, "values", "The network: activations in the neurons, weights "
                       "on the edges, biases under each neuron.", options.precision)
-        yield '<section class="phase" id="given">\n<h2>Given</h2>'
+        yield f'<section class="phase">\n<{h_phase}>Given</{h_phase}>'
         yield "<p>The parameters before the step, the target and the learning rate:</p>"
         yield ('<div class="eq">' + to_mathml(aligned(given(step), math_style(options),
                                                        compact=True)) + "</div>\n</section>")
         for phase, quantities in sections(step):
             yield (f'<section class="phase" id="{phase}-{step.index + 1}">\n'
-                   f"<h2>{PHASE_TITLES[phase]}</h2>\n"
+                   f"<{h_phase}>{PHASE_TITLES[phase]}</{h_phase}>\n"
                    f'<p class="intro">{html.escape(PHASE_INTROS[phase])}</p>')
             for quantity in quantities:
-                yield _quantity_html(quantity, options)
+                yield _quantity_html(quantity, options, h_quantity)
             if phase == "update":
                 yield _figure(trace, step, "updates", "Each weight before → after the update.",
                               options.precision)
             yield "</section>"
 
 
-def _quantity_html(quantity, options: RenderOptions) -> str:  # type: ignore[no-untyped-def]
-    parts = [f'<article class="quantity" id="{quantity.key}">',
-             f"<h3>{html.escape(heading(quantity, options))}</h3>"]
+def _quantity_html(quantity: Quantity, options: RenderOptions, tag: str) -> str:
+    parts = [f'<article class="quantity" data-key="{quantity.key}">',
+             f"<{tag}>{html.escape(heading(quantity, options))}</{tag}>"]
     for block in blocks(quantity, options):
         if block.label:
             parts.append(f'<p class="eq-label">{html.escape(block.label)}:</p>')

@@ -1,0 +1,194 @@
+# mypy: disable-error-code="no-untyped-call, no-any-return"
+# (nbformat ships no type hints: its calls are untyped and return Any)
+"""A Jupyter notebook (nbformat 4): the derivation in Markdown cells, each quantity recomputed in code.
+
+The code cells rebuild the network from the trace (weights before the step, activations, loss,
+input, target, learning rate) with gradtrace.core and compute every quantity in the column view
+the derivation uses: ``z1 = W1 @ a0 + b1``, one column per sample. Each variable is named after its
+quantity's key (z1, delta2, grad_W1, W1_new, cost), so a student can change a number and rerun.
+"""
+
+from __future__ import annotations
+
+import base64
+
+import nbformat
+from nbformat import NotebookNode
+
+from gradtrace.render import diagram
+from gradtrace.render.markdown import PHASE_INTROS, PHASE_TITLES, describe, escape, sections, title
+from gradtrace.render.markdown import render as render_markdown
+from gradtrace.render.options import RenderOptions
+from gradtrace.trace.model import Array, Quantity, Step, Trace
+
+
+def _array(value: Array) -> str:
+    """A numpy literal at full precision (repr round-trips)."""
+    rows = ", ".join("[" + ", ".join(repr(float(v)) for v in row) + "]" for row in value)
+    return f"np.array([{rows}])"
+
+
+def _vector(value: Array) -> str:
+    return "np.array([" + ", ".join(repr(float(v)) for v in value.ravel()) + "])"
+
+
+def _setup_code(step: Step) -> str:
+    network = step.network
+    lines = ["import numpy as np", "",
+             "from gradtrace.core import MLP, SGD, Layer, get_activation, get_loss, train_step",
+             "", "np.set_printoptions(precision=6, suppress=True)", "",
+             "# The network before the step: W (n_out, n_in), b (n_out,)"]
+    layers = []
+    for l, (info, update) in enumerate(zip(network.layers, step.update, strict=True), start=1):
+        params = f", slope={info.slope!r}" if info.slope is not None else ""
+        lines += [f"W{l} = {_array(update.W_old)}", f"b{l} = {_vector(update.b_old)}",
+                  f"act{l} = get_activation({info.activation!r}{params})"]
+        trainable = "" if info.trainable else ", trainable=False"
+        layers.append(f"Layer(W{l}.copy(), b{l}.copy(), act{l}{trainable})")
+    lines += [
+        f"loss = get_loss({network.loss!r})",
+        f"mlp = MLP([{', '.join(layers)}], loss, train_biases={network.train_biases})",
+        "",
+        "# The data: rows are samples here; the derivation uses columns (a0 = X.T)",
+        f"X = {_array(step.input.T)}",
+        f"Y = {_array(step.target.T)}",
+        f"learning_rate = {step.learning_rate!r}",
+        "m = X.shape[0]  # batch size",
+    ]
+    return "\n".join(lines)
+
+
+def _code(quantity: Quantity, step: Step) -> str:
+    """numpy that recomputes one quantity (column view), then prints it."""
+    key, l = quantity.key, quantity.layer or 0  # layer None only for the cost
+    L = len(step.network.layers)
+    if key == "a0":
+        body = "a0 = X.T  # (n_0, m)"
+    elif quantity.kind == "z":
+        body = f"z{l} = W{l} @ a{l - 1} + b{l}[:, None]  # (n_{l}, m)"
+    elif quantity.kind == "a":
+        body = f"a{l} = act{l}.forward(z{l}.T).T  # the engine works on rows: transpose in and out"
+    elif key == "cost":
+        body = f"cost = loss.cost(a{L}.T, Y).mean()  # the mean over samples of each sample's cost"
+    elif quantity.kind == "grad_a":
+        body = f"grad_a{L} = loss.gradient(a{L}.T, Y).T  # dC_s/da per sample"
+    elif quantity.kind == "delta" and l == L:
+        body = (f"delta{L} = loss.fused_delta(a{L}.T, Y).T  # a − y (scaled)"
+                if step.backward_of(L).grad_a is None else
+                f"delta{L} = act{L}.backward(z{L}.T, a{L}.T, grad_a{L}.T).T")
+    elif quantity.kind == "delta":
+        body = (f"delta{l} = act{l}.backward(z{l}.T, a{l}.T, (W{l + 1}.T @ delta{l + 1}).T).T"
+                f"  # (W{l + 1}ᵀ δ{l + 1}) ⊙ σ'(z{l})")
+    elif quantity.kind == "grad_W":
+        body = f"grad_W{l} = delta{l} @ a{l - 1}.T / m  # the mean over the batch of δ aᵀ"
+    elif quantity.kind == "grad_b":
+        body = f"grad_b{l} = delta{l}.mean(axis=1)  # the mean of δ over the samples"
+    else:
+        body = _update_code(quantity, step)
+    return f"{body}\nprint({key!r}, '=')\nprint({key})"
+
+
+def _update_code(quantity: Quantity, step: Step) -> str:
+    l = quantity.layer
+    assert l is not None
+    parameter = quantity.kind.removesuffix("_new")
+    record = step.update_of(l)
+    trained = record.W_trained if parameter == "W" else record.b_trained
+    plain_sgd = step.optimizer.name == "sgd" and not any(
+        value for name, value in step.optimizer.hyperparameters if name == "weight_decay")
+    if not trained:
+        return f"{quantity.key} = {parameter}{l}.copy()  # not updated"
+    if plain_sgd:
+        return f"{quantity.key} = {parameter}{l} - learning_rate * grad_{parameter}{l}"
+    index = 0 if parameter == "W" else 1
+    return (f"{quantity.key} = engine_step.new[{l - 1}][{index}]  "
+            f"# {step.optimizer.name}: see the update rule above")
+
+
+def _optimizer_code(step: Step) -> str | None:
+    """For optimisers beyond plain SGD, take the update from the engine itself."""
+    if step.optimizer.name == "sgd" and not any(
+            value for name, value in step.optimizer.hyperparameters if name == "weight_decay"):
+        return None
+    settings = ", ".join(f"{name}={value!r}" for name, value in step.optimizer.hyperparameters
+                         if name != "learning_rate")
+    return ("from gradtrace.core.optimizers import make_optimizer\n\n"
+            f"optimizer = make_optimizer({step.optimizer.name!r}, learning_rate"
+            f"{', ' + settings if settings else ''})\n"
+            "engine_step = train_step(mlp.copy(), X, Y, optimizer)")
+
+
+CHECK_CODE = """# The same step by the engine, to check every number above
+check = train_step(mlp.copy(), X, Y, SGD(learning_rate))
+for l, (W_new, b_new) in enumerate(check.new, start=1):
+    assert np.allclose(W_new, globals()[f"W{l}_new"]), f"W{l}"
+    assert np.allclose(b_new, globals()[f"b{l}_new"]), f"b{l}"
+assert np.isclose(check.cost, cost)
+print("train_step agrees with every update above")"""
+
+
+def _quantity_markdown(quantity: Quantity, options: RenderOptions) -> str:
+    from gradtrace.render.markdown import blocks, display, heading, note
+
+    lines = [f"### {escape(heading(quantity, options))}", ""]
+    for block in blocks(quantity, options):
+        if block.label:
+            lines += [f"*{block.label}:*", ""]
+        lines += [display(block.latex), ""]
+    remark = note(quantity)
+    if remark:
+        lines += [f"> {escape(remark)}"]
+    return "\n".join(lines).rstrip()
+
+
+def render(trace: Trace, options: RenderOptions) -> str:
+    """The notebook as JSON text (nbformat 4), for the first step of the trace."""
+    step = trace.steps[0]
+    cells: list[NotebookNode] = [
+        nbformat.v4.new_markdown_cell(
+            f"# {escape(title(trace, options))}\n\n{escape(describe(step))}\n\n"
+            "Run the cells in order; change a weight or the input in the next cell and run "
+            "them again to see every number change."),
+        nbformat.v4.new_code_cell(_setup_code(step)),
+        _diagram_cell(trace),
+    ]
+    optimizer = _optimizer_code(step)
+    for phase, quantities in sections(step):
+        cells.append(nbformat.v4.new_markdown_cell(
+            f"## {PHASE_TITLES[phase]}\n\n{escape(PHASE_INTROS[phase])}"))
+        if phase == "update" and optimizer:
+            cells.append(nbformat.v4.new_code_cell(optimizer))
+        for quantity in quantities:
+            cells.append(nbformat.v4.new_markdown_cell(_quantity_markdown(quantity, options)))
+            cells.append(nbformat.v4.new_code_cell(_code(quantity, step)))
+    if optimizer is None:
+        cells.append(nbformat.v4.new_code_cell(CHECK_CODE))
+    if len(trace.steps) > 1:
+        cells.append(nbformat.v4.new_markdown_cell(
+            f"The trace has {len(trace.steps)} steps; this notebook works through the first. "
+            "The later steps, in full:\n\n" + _later_steps(trace, options)))
+    for number, cell in enumerate(cells):
+        cell["id"] = f"gradtrace-{number}"  # stable ids: the same trace gives the same file
+    notebook = nbformat.v4.new_notebook(cells=cells, metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"},
+    })
+    nbformat.validate(notebook)
+    return nbformat.writes(notebook) + "\n"
+
+
+def _diagram_cell(trace: Trace) -> NotebookNode:
+    png = diagram.render_bytes(trace, "png", "values", 0, 4)
+    cell = nbformat.v4.new_markdown_cell(
+        "![The network: activations in the neurons, weights on the edges]"
+        "(attachment:network.png)")
+    cell["attachments"] = {"network.png": {"image/png": base64.b64encode(png).decode("ascii")}}
+    return cell
+
+
+def _later_steps(trace: Trace, options: RenderOptions) -> str:
+    from gradtrace.trace.model import Trace as TraceType
+
+    later = TraceType(trace.network, trace.steps[1:], trace.name)
+    text = render_markdown(later, options)
+    return text.split("\n", 1)[1] if text.startswith("# ") else text
