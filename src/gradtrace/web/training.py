@@ -105,10 +105,11 @@ def train(spec: Spec, settings: TrainSettings) -> dict[str, Any]:
     trainer = Trainer(mlp, optimizer, batch_size=X.shape[0])
     label_index = None if labels is None or not is_classifier(mlp) else labels.astype(np.intp)
     losses, correct = [], 0
-    for _ in range(settings.steps):
-        totals = trainer.epoch(X, Y, label_index, None)
-        losses.append(totals.loss_sum / totals.samples)
-        correct = totals.correct
+    with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
+        for _ in range(settings.steps):
+            totals = trainer.epoch(X, Y, label_index, None)
+            losses.append(totals.loss_sum / totals.samples)
+            correct = totals.correct
     diverged = next((i for i, loss in enumerate(losses) if not np.isfinite(loss)), None)
     if diverged is not None:
         raise TrainInputError("spec.learning_rate", f"training diverged at step {diverged + 1} "

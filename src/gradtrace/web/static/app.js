@@ -3,7 +3,9 @@
 
 import { ApiError, api, embedded } from "./api.js";
 import { highlightOf, drawDiagram } from "./diagram.js";
-import * as edit from "./editor.js";
+import {
+  addLayer, clone, normalised, parseNumber, removeLayer, resizeLayer, setBias, setData, setField, setLayerActivation, setWeight,
+} from "./editor.js";
 import { formulaML, math, numbersML, setNotation, symbolML, symbolText, valueML, words } from "./mathml.js";
 import { fillSelect, renderInspector, renderLayers } from "./panels.js";
 import { download, readFile, specFromHash, specToHash } from "./share.js";
@@ -134,7 +136,7 @@ function select(selected) {
 // ---- editing ---------------------------------------------------------------------------------
 
 function numberFrom(text, what) {
-  const value = edit.parseNumber(text);
+  const value = parseNumber(text);
   if (value === null) showError(`${what}: ${JSON.stringify(text)} is not a number`);
   return value;
 }
@@ -145,24 +147,24 @@ const inspectorActions = {
   close: () => select(null),
   setWeight: (l, j, k, text) => {
     const v = numberFrom(text, `W${l}[${j + 1},${k + 1}]`);
-    if (v !== null) recompute(edit.setWeight(state.spec, l, j, k, v));
+    if (v !== null) recompute(setWeight(state.spec, l, j, k, v));
   },
   setBias: (l, j, text) => {
     const v = numberFrom(text, `b${l}[${j + 1}]`);
-    if (v !== null) recompute(edit.setBias(state.spec, l, j, v));
+    if (v !== null) recompute(setBias(state.spec, l, j, v));
   },
   setData: (field, sample, j, text) => {
     const v = numberFrom(text, `data.${field}`);
-    if (v !== null) recompute(edit.setData(state.spec, field, sample, j, v));
+    if (v !== null) recompute(setData(state.spec, field, sample, j, v));
   },
 };
 
 const layerActions = {
   get offline() { return state.offline; },
-  resize: (l, change) => restructure(edit.resizeLayer(state.spec, l, change)),
-  activation: (l, name) => recompute(edit.setLayerActivation(state.spec, l, name)),
-  addLayer: () => restructure(edit.addLayer(state.spec)),
-  removeLayer: (l) => restructure(edit.removeLayer(state.spec, l)),
+  resize: (l, change) => restructure(resizeLayer(state.spec, l, change)),
+  activation: (l, name) => recompute(setLayerActivation(state.spec, l, name)),
+  addLayer: () => restructure(addLayer(state.spec)),
+  removeLayer: (l) => restructure(removeLayer(state.spec, l)),
 };
 
 function restructure(spec) {
@@ -210,7 +212,7 @@ async function loadSpec(raw, path = "/api/spec") {
   try {
     const { spec } = await api(path, raw);
     state.selected = null;
-    await recompute(edit.normalised(spec), { resetPosition: true });
+    await recompute(normalised(spec), { resetPosition: true });
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     showError(error.message);
@@ -220,7 +222,7 @@ async function loadSpec(raw, path = "/api/spec") {
 function wireEditor() {
   const field = (id, name, parse) => $(id).addEventListener("change", () => {
     const value = parse($(id));
-    if (value !== null) recompute(edit.setField(state.spec, name, value));
+    if (value !== null) recompute(setField(state.spec, name, value));
   });
   field("learning-rate", "learning_rate", (input) => numberFrom(input.value, "learning rate"));
   field("steps", "steps", (input) => numberFrom(input.value, "steps"));
@@ -235,7 +237,7 @@ function wireEditor() {
         showError(`data.${name}: not valid JSON; write rows like [[0.35, 0.7]]`);
         return;
       }
-      recompute({ ...edit.clone(state.spec), data: { ...state.spec.data, [name]: value } });
+      recompute({ ...clone(state.spec), data: { ...state.spec.data, [name]: value } });
     });
   }
 }
@@ -308,7 +310,7 @@ function wireTrainer() {
     lossCurve: $("loss-curve"), boundary: $("boundary"), status: $("train-status"),
   }, {
     getSpec: () => state.spec,
-    setSpec: (spec) => { state.spec = edit.normalised(spec); },
+    setSpec: (spec) => { state.spec = normalised(spec); },
     done: () => recompute(state.spec),
     error: showError,
   });

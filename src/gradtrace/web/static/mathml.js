@@ -91,7 +91,7 @@ function paren(text) {
   return mrow(mo("("), text, mo(")"));
 }
 
-function wrap([text, precedence], strength, strict = false) {
+function wrapExpr([text, precedence], strength, strict = false) {
   const weaker = precedence < strength || (strict && precedence === strength);
   return weaker ? paren(text) : text;
 }
@@ -113,7 +113,7 @@ function functionName(fn) {
   return mi(fn);
 }
 
-function render(node, numbers) {
+function renderExpr(node, numbers) {
   if (node.sym !== undefined) {
     if (!numbers) return [symbolML(node), ATOM];
     const html = valueML(node.value);
@@ -127,30 +127,30 @@ function render(node, numbers) {
 
 function operator(node, numbers) {
   const strength = PRECEDENCE[node.op];
-  const args = node.args.map((arg) => render(arg, numbers));
+  const args = node.args.map((arg) => renderExpr(arg, numbers));
   switch (node.op) {
     case "add": {
-      const parts = [wrap(args[0], strength)];
-      for (const arg of args.slice(1)) parts.push(wrap(arg, PRECEDENCE.neg, true));
+      const parts = [wrapExpr(args[0], strength)];
+      for (const arg of args.slice(1)) parts.push(wrapExpr(arg, PRECEDENCE.neg, true));
       return [mrow(parts.join(mo("+"))), strength];
     }
     case "sub":
-      return [mrow(wrap(args[0], strength), mo("\u2212"), wrap(args[1], strength, true)), strength];
+      return [mrow(wrapExpr(args[0], strength), mo("\u2212"), wrapExpr(args[1], strength, true)), strength];
     case "mul":
     case "hadamard":
     case "matmul": {
       let joiner = { mul: mo("\u00b7"), hadamard: mo("\u2299"), matmul: numbers ? mo("\u00b7") : mo("\u2062") }[node.op];
       if (node.op === "mul" && !numbers && node.args.every((a) => a.sym !== undefined)) joiner = mo("\u2062");
-      return [mrow(args.map((a) => wrap(a, strength)).join(joiner)), strength];
+      return [mrow(args.map((a) => wrapExpr(a, strength)).join(joiner)), strength];
     }
     case "div":
       return [`<mfrac>${args[0][0]}${args[1][0]}</mfrac>`, ATOM];
     case "neg":
-      return [mrow(mo("\u2212"), wrap(args[0], strength + 1)), strength];
+      return [mrow(mo("\u2212"), wrapExpr(args[0], strength + 1)), strength];
     case "square":
-      return [`<msup>${wrap(args[0], ATOM)}${mn(2)}</msup>`, strength];
+      return [`<msup>${wrapExpr(args[0], ATOM)}${mn(2)}</msup>`, strength];
     case "transpose":
-      return [`<msup>${wrap(args[0], ATOM)}${mi("\u22a4")}</msup>`, strength];
+      return [`<msup>${wrapExpr(args[0], ATOM)}${mi("\u22a4")}</msup>`, strength];
     case "call":
       return [mrow(functionName(node.fn), paren(args.map((a) => a[0]).join(mo(",")))),
         PRECEDENCE.call];
@@ -160,11 +160,11 @@ function operator(node, numbers) {
 }
 
 export function formulaML(node) {
-  return render(node, false)[0];
+  return renderExpr(node, false)[0];
 }
 
 export function numbersML(node) {
-  return render(node, true)[0];
+  return renderExpr(node, true)[0];
 }
 
 export function math(content) {

@@ -74,7 +74,7 @@ export function renderInspector(box, selected, step, sample, actions) {
   );
 }
 
-function select(testid, options, value, onChange, disabled) {
+function selectInput(testid, options, value, onChange, disabled) {
   const node = el("select", { "data-testid": testid });
   for (const name of options) node.append(el("option", { value: name, selected: name === value ? "" : null }, name));
   node.value = value;
@@ -98,7 +98,7 @@ export function renderLayers(box, spec, options, actions) {
     const hidden = l < spec.layers.length;
     box.append(el("div", { class: "layer-row", "data-testid": `layer-${l}` },
       el("strong", {}, hidden ? `layer ${l}` : `layer ${l} (output)`), units(l),
-      select(`activation-${l}`, options.activations, layer.activation, (v) => actions.activation(l, v), off),
+      selectInput(`activation-${l}`, options.activations, layer.activation, (v) => actions.activation(l, v), off),
       hidden ? el("button", { "data-testid": `remove-layer-${l}`, onclick: () => actions.removeLayer(l), disabled: off ? "" : null }, "remove layer") : null));
   });
   box.append(el("button", { "data-testid": "add-layer", onclick: actions.addLayer, disabled: off ? "" : null }, "+ hidden layer"));
