@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,6 +29,8 @@ from gradtrace.core.optimizers import SGD, Adam, Momentum, Optimizer
 
 Array = NDArray[np.floating]
 Indices = NDArray[np.intp]
+# (Σ_s C_s, correct predictions) of one batch: numpy scalars, so no float()/int() per batch
+StepTotals = tuple[float | np.floating[Any], int | np.integer[Any]]
 
 FAST_HIDDEN = ("relu", "tanh", "sigmoid", "linear")
 FAST_OUTPUT = {("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"),
@@ -102,6 +105,8 @@ class Workspace:
         self.row = np.empty((m, 1), dtype)  # per-sample max / Σ e^z
         self.predicted = np.empty(m, np.intp)
         self.hit = np.empty(m, np.bool_)
+        self.forward_plan: list[Any] = []  # filled by Trainer._plan
+        self.backward_plan: list[Any] = []
 
 
 @dataclass
@@ -131,6 +136,9 @@ class Trainer:
         names = [layer.activation.name for layer in mlp.layers]
         self._hidden = names[:-1]
         self._output = (names[-1], mlp.loss.name)
+        self._folded = self._folds_learning_rate()
+        # delta_L carries 1/m, and η too when plain SGD's update folds into the gradient
+        self._scale = float(optimizer.learning_rate) if self._folded else 1.0
         L = len(mlp.layers)
         self._updates = [(trains(mlp, k, "W"), trains(mlp, k, "b")) for k in range(1, L + 1)]
 
@@ -138,69 +146,87 @@ class Trainer:
         space = self._spaces.get(m)
         if space is None:
             space = self._spaces[m] = Workspace(self.mlp.sizes, m, self.mlp.dtype)
+            self._plan(space)
         return space
+
+    def _plan(self, space: Workspace) -> None:
+        """Bind each layer's arrays and buffers once, so a step does no lookups (small networks
+        are dominated by Python overhead, not arithmetic)."""
+        layers = self.mlp.layers
+        L = len(layers)
+        space.forward_plan = [
+            (layer.W.T, layer.b, space.z_out if k == L else space.a[k],
+             self._hidden[k - 1] if k < L else None)
+            for k, layer in enumerate(layers, start=1)
+        ]  # a_{l-1} of layer 1 is the batch itself, given per step
+        space.backward_plan = [
+            (space.delta[k], space.delta[k].T, None if k == 1 else space.a[k - 1],
+             self._grad_W[k - 1], self._grad_b[k - 1], layer.W, layer.b,
+             None if k == 1 else space.delta[k - 1], self._hidden[k - 2] if k > 1 else "",
+             space.work[k - 1], space.mask[k - 1], f"W{k}", f"b{k}", *self._updates[k - 1])
+            for k, layer in reversed(list(enumerate(layers, start=1)))
+        ]
 
     def epoch(
         self, X: Array, Y: Array, labels: Indices | None, order: Indices | None
     ) -> BatchTotals:
         """One pass over (X, Y) in batches, in ``order`` (None: row order, no copies at all)."""
-        n = X.shape[0]
-        totals = BatchTotals(0.0, 0, 0)
-        loss_sums = np.zeros(-(-n // self.batch_size))
-        correct = np.zeros_like(loss_sums, dtype=np.int64)
+        n, B = X.shape[0], self.batch_size
+        batches = -(-n // B)
+        loss_sums = np.zeros(batches)
+        correct = np.zeros(batches, dtype=np.int64)
         step = self.fast_step if self.fast else self.reference_step
-        for i, start in enumerate(range(0, n, self.batch_size)):
-            stop = min(start + self.batch_size, n)
-            space = self.workspace(stop - start)
+        take = np.take
+        for i in range(batches):
+            start = i * B
+            stop = min(start + B, n)
+            space = self._spaces.get(stop - start) or self.workspace(stop - start)
             if order is None:
                 xb, yb = X[start:stop], Y[start:stop]
                 lb = labels[start:stop] if labels is not None else None
             else:
                 idx = order[start:stop]
-                xb = np.take(X, idx, axis=0, out=space.x, mode="clip")  # (m, n_0)
-                yb = np.take(Y, idx, axis=0, out=space.y, mode="clip")  # (m, n_L)
-                lb = None if labels is None else np.take(labels, idx, out=space.labels, mode="clip")
+                xb = take(X, idx, 0, space.x, "clip")  # (m, n_0), no new array
+                yb = take(Y, idx, 0, space.y, "clip")  # (m, n_L)
+                lb = None if labels is None else take(labels, idx, 0, space.labels, "clip")
             loss_sums[i], correct[i] = step(space, xb, yb, lb)
-        totals.loss_sum = float(loss_sums.sum())
-        totals.correct = int(correct.sum())
-        totals.samples = n
-        return totals
+        return BatchTotals(float(loss_sums.sum()), int(correct.sum()), n)
 
     # ---- the fast path -----------------------------------------------------------------------
 
     def fast_step(
         self, space: Workspace, xb: Array, yb: Array, lb: Indices | None
-    ) -> tuple[float, int]:
+    ) -> StepTotals:
         """Forward, backward (old weights) and update for one batch; returns (Σ_s C_s, correct)."""
-        layers = self.mlp.layers
-        L = len(layers)
-        a = space.a
+        matmul, add = np.matmul, np.add
         a_prev = xb
-        for k in range(1, L + 1):
-            layer = layers[k - 1]
-            z = space.z_out if k == L else a[k]
-            np.matmul(a_prev, layer.W.T, out=z)  # (m, n_l)
-            z += layer.b
-            if k < L:
-                _forward_in_place(self._hidden[k - 1], z)
+        for W_T, b, z, hidden in space.forward_plan:
+            matmul(a_prev, W_T, out=z)  # z_l = a_{l-1} W_lᵀ + b_l  (m, n_l)
+            add(z, b, out=z)
+            if hidden is not None:
+                if hidden == "relu":
+                    np.maximum(z, 0.0, out=z)
+                else:
+                    _forward_in_place(hidden, z)
                 a_prev = z
         loss_sum, correct = self._output_delta(space, yb, lb)
         self._backward_update(space, xb)
         return loss_sum, correct
 
-    def _output_delta(self, space: Workspace, yb: Array, lb: Indices | None) -> tuple[float, int]:
+    def _output_delta(self, space: Workspace, yb: Array, lb: Indices | None) -> StepTotals:
         """a_L, Σ_s C_s, and delta_L = dC/dz_L (already ÷ m, and × η for plain SGD)."""
         activation, loss = self._output
         z, out, delta, row = space.z_out, space.a[-1], space.delta[-1], space.row
         n_out = z.shape[1]
         if activation == "softmax":
-            np.max(z, axis=1, keepdims=True, out=row)
-            z -= row  # shifted: max 0 per sample
+            np.maximum.reduce(z, axis=1, keepdims=True, out=row)
+            np.subtract(z, row, out=z)  # shifted: max 0 per sample
             np.exp(z, out=out)
-            np.sum(out, axis=1, keepdims=True, out=row)
-            out /= row  # softmax
+            np.add.reduce(out, axis=1, keepdims=True, out=row)
+            np.divide(out, row, out=out)  # softmax
             np.log(row, out=row)
-            loss_sum = float(row.sum() - np.vdot(yb, z))  # Σ_s (logsumexp - z_label)
+            # Σ_s (logsumexp_s - Σ_k y_k z_k), from the shifted z
+            loss_sum = np.add.reduce(row, axis=None) - np.vdot(yb, z)
             np.subtract(out, yb, out=delta)  # a - y
         elif activation == "sigmoid":
             np.copyto(out, z)
@@ -211,18 +237,21 @@ class Trainer:
         else:  # linear output, squared error
             np.copyto(out, z)
             np.subtract(out, yb, out=delta)  # a - y
-            squares = float(np.vdot(delta, delta))
+            squares = np.vdot(delta, delta)
             loss_sum = 0.5 * squares if loss == "half_sse" else squares / n_out
             if loss == "mse":
                 delta *= 2.0 / n_out
-        delta *= self._delta_scale(space.m)
-        return loss_sum, self._count_correct(space, out, lb)
-
-    def _delta_scale(self, m: int) -> float:
-        optimizer = self.optimizer
-        if self._folds_learning_rate():
-            return float(optimizer.learning_rate) / m
-        return 1.0 / m
+        np.multiply(delta, self._scale / space.m, out=delta)
+        if lb is None or not self.classifier:
+            return loss_sum, 0
+        hit = space.hit
+        if n_out == 1:
+            np.greater(out[:, 0], 0.5, out=hit)
+            np.equal(hit, lb, out=hit)
+        else:
+            out.argmax(axis=1, out=space.predicted)
+            np.equal(space.predicted, lb, out=hit)
+        return loss_sum, np.count_nonzero(hit)
 
     def _folds_learning_rate(self) -> bool:
         return isinstance(self.optimizer, SGD) and self.optimizer.weight_decay == 0.0
@@ -230,48 +259,43 @@ class Trainer:
     def _count_correct(self, space: Workspace, out: Array, lb: Indices | None) -> int:
         if lb is None or not self.classifier:
             return 0
-        hit = space.hit
         if out.shape[1] == 1:
-            np.greater(out[:, 0], 0.5, out=hit)
-            np.equal(hit, lb, out=hit)
-        else:
-            np.argmax(out, axis=1, out=space.predicted)
-            np.equal(space.predicted, lb, out=hit)
-        return int(np.count_nonzero(hit))
+            return int(np.count_nonzero((out[:, 0] > 0.5) == lb))
+        return int(np.count_nonzero(np.argmax(out, axis=1) == lb))
 
     def _backward_update(self, space: Workspace, xb: Array) -> None:
         """delta_{l-1} = (delta_l W_l) ⊙ σ'(z_{l-1}) with the old W_l, then θ_l's update."""
-        layers = self.mlp.layers
-        folded = self._folds_learning_rate()
+        matmul, subtract = np.matmul, np.subtract
+        sum_rows = np.add.reduce
+        folded = self._folded
         optimizer = self.optimizer
-        for k in range(len(layers), 0, -1):
-            layer, delta = layers[k - 1], space.delta[k]
-            a_prev = xb if k == 1 else space.a[k - 1]
-            grad_W, grad_b = self._grad_W[k - 1], self._grad_b[k - 1]
-            np.matmul(delta.T, a_prev, out=grad_W)  # (n_l, n_{l-1})
-            np.sum(delta, axis=0, out=grad_b)  # (n_l,)
-            if k > 1:
-                below = space.delta[k - 1]
-                np.matmul(delta, layer.W, out=below)  # (m, n_{l-1}), old W_l
-                _derivative_times(self._hidden[k - 2], space.a[k - 1], below,
-                                  space.work[k - 1], space.mask[k - 1])
-            update_W, update_b = self._updates[k - 1]
-            if folded:
+        for (delta, delta_T, a_prev, grad_W, grad_b, W, b, below, hidden, work, mask,
+             key_W, key_b, update_W, update_b) in space.backward_plan:
+            matmul(delta_T, xb if a_prev is None else a_prev, out=grad_W)  # (n_l, n_{l-1})
+            sum_rows(delta, axis=0, out=grad_b)  # (n_l,)
+            if below is not None:
+                matmul(delta, W, out=below)  # (m, n_{l-1}), with the old W_l
+                if hidden == "relu":
+                    np.greater(a_prev, 0.0, out=mask)  # relu'(z) = [a > 0]
+                    np.multiply(below, mask, out=below)
+                else:
+                    _derivative_times(hidden, a_prev, below, work, mask)
+            if folded:  # grad_W already carries η: θ -= η g in one subtraction
                 if update_W:
-                    layer.W -= grad_W
+                    subtract(W, grad_W, out=W)
                 if update_b:
-                    layer.b -= grad_b
+                    subtract(b, grad_b, out=b)
             else:
                 if update_W:
-                    _update(optimizer, f"W{k}", layer.W, grad_W)
+                    _update(optimizer, key_W, W, grad_W)
                 if update_b:
-                    _update(optimizer, f"b{k}", layer.b, grad_b)
+                    _update(optimizer, key_b, b, grad_b)
 
     # ---- the reference path ------------------------------------------------------------------
 
     def reference_step(
         self, space: Workspace, xb: Array, yb: Array, lb: Indices | None
-    ) -> tuple[float, int]:
+    ) -> StepTotals:
         """The traced engine's forward/backward, then the optimiser: slow but any network."""
         fwd = forward(self.mlp, xb)
         grads = backward(self.mlp, fwd, yb)
@@ -311,8 +335,7 @@ def fast_gradients(mlp: MLP, X: Array, Y: Array) -> tuple[list[Array], list[Arra
     For tests and tools: the same quantities ``network.backward`` returns, from the in-place code.
     """
     work = mlp.copy()
-    trainer = Trainer(work, SGD(0.0), batch_size=X.shape[0], fast=True)
-    trainer.optimizer = _Recorder()
+    trainer = Trainer(work, _Recorder(), batch_size=X.shape[0], fast=True)
     space = trainer.workspace(X.shape[0])
     loss_sum, _ = trainer.fast_step(space, np.ascontiguousarray(X), np.ascontiguousarray(Y), None)
     return trainer._grad_W, trainer._grad_b, loss_sum / X.shape[0]
