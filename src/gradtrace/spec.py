@@ -19,7 +19,16 @@ from typing import Any, Literal
 import numpy as np
 import yaml
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from gradtrace.core.activations import ACTIVATIONS, get_activation
 from gradtrace.core.init import INITIALISERS, init_weights
@@ -77,8 +86,37 @@ class LayerSpec(_Strict):
 class DataSpec(_Strict):
     """Inputs and targets. One sample is a flat list; a batch is a list of rows."""
 
-    input: Number | Vector | Matrix
-    target: Number | Vector | Matrix
+    input: Any
+    target: Any
+
+    @field_validator("input", "target")
+    @classmethod
+    def _numeric_table(cls, value: Any, info: ValidationInfo) -> Number | Vector | Matrix:
+        return check_table(value, f"data.{info.field_name}")
+
+
+def check_table(value: Any, field: str) -> Number | Vector | Matrix:
+    """A number, a list of numbers or a list of rows of numbers, every one finite."""
+
+    def check_number(item: Any, where: str) -> float:
+        if isinstance(item, bool) or not isinstance(item, int | float):
+            raise ValueError(f"{where} is {item!r}; expected a number")
+        if not math.isfinite(item):
+            raise ValueError(f"{where} is {item}; every value must be a finite number")
+        return float(item)
+
+    if not isinstance(value, list):
+        return check_number(value, field)
+    if not value:
+        raise ValueError(f"{field} is empty; give one sample [x1, x2, ...] or rows [[...], ...]")
+    if not any(isinstance(item, list) for item in value):
+        return [check_number(item, f"{field}[{i}]") for i, item in enumerate(value)]
+    rows: Matrix = []
+    for i, row in enumerate(value):
+        if not isinstance(row, list):
+            raise ValueError(f"{field}[{i}] is {row!r}; in a batch every sample is a list [...]")
+        rows.append([check_number(item, f"{field}[{i}][{j}]") for j, item in enumerate(row)])
+    return rows
 
 
 class OptimizerSpec(_Strict):
@@ -120,6 +158,18 @@ class Spec(_Strict):
     steps: int = Field(default=1, ge=1)
     optimizer: OptimizerSpec = OptimizerSpec()
     training: TrainingSpec = TrainingSpec()
+    _source: str = PrivateAttr(default="spec")
+
+    @property
+    def source(self) -> str:
+        """Where the spec came from (a file path or "example NAME"), for error messages."""
+        return self._source
+
+    def __eq__(self, other: object) -> bool:
+        """Specs with the same fields are equal, wherever they were read from."""
+        return isinstance(other, Spec) and self.model_dump() == other.model_dump()
+
+    __hash__ = None  # type: ignore[assignment]  # equal specs need not hash alike: unhashable
 
     @field_validator("loss")
     @classmethod
@@ -257,7 +307,8 @@ class Spec(_Strict):
     def arrays(self) -> tuple[NDArray[np.floating], NDArray[np.floating]]:
         """(X, Y) as rows of samples; raises SpecError when the spec has no data."""
         if self.data is None:
-            raise SpecError("this spec has no [data] table; add data.input and data.target")
+            raise SpecError("this spec has no [data] table; add data.input and data.target",
+                            source=self.source)
         dtype = np.dtype(self.dtype)
         return (
             as_rows(self.data.input, "data.input").astype(dtype),
@@ -365,22 +416,47 @@ def load_spec(name_or_path: str | Path | None = None) -> Spec:
 def parse_spec(data: Mapping[str, Any], source: str = "spec") -> Spec:
     """Validate a mapping; the first problem becomes one SpecError naming the field."""
     try:
-        return Spec.model_validate(data)
+        spec = Spec.model_validate(data)
     except ValidationError as error:
         raise SpecError(describe_validation_error(error), source=source) from None
+    spec._source = source
+    return spec
 
 
 def describe_validation_error(error: ValidationError) -> str:
     """One line: the field path, what was wrong, and what was found."""
     first = error.errors()[0]
     field = _field_path(first["loc"])
+    if first["type"] == "extra_forbidden":
+        return _unknown_field(first["loc"])
     message = str(first["msg"]).removeprefix("Value error, ")
+    if field and message.startswith(field):  # our own messages already name the field
+        field = ""
     found = first.get("input")
     shown = "" if first["type"] == "value_error" or isinstance(found, dict) else (
         f" (found {_short(found)})"
     )
     more = f" [+{error.error_count() - 1} more]" if error.error_count() > 1 else ""
     return f"{field}: {message}{shown}{more}" if field else f"{message}{shown}{more}"
+
+
+def _unknown_field(loc: tuple[int | str, ...]) -> str:
+    """An unknown field, with the closest valid name of the table it is in."""
+    model: type[BaseModel] = Spec
+    for part in loc[:-1]:
+        annotation = model.model_fields[str(part)].annotation if isinstance(part, str) else None
+        nested = [t for t in (annotation, *getattr(annotation, "__args__", ())) if _is_model(t)]
+        if isinstance(part, str) and nested:
+            model = nested[0]
+        elif isinstance(part, str):
+            inner = getattr(annotation, "__args__", ())
+            lists = [a for t in inner for a in getattr(t, "__args__", ()) if _is_model(a)]
+            model = lists[0] if lists else model
+    return f"{_field_path(loc)}: " + unknown_name("field", str(loc[-1]), model.model_fields)
+
+
+def _is_model(candidate: object) -> bool:
+    return isinstance(candidate, type) and issubclass(candidate, BaseModel)
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:

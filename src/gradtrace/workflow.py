@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gradtrace.core.gradcheck import GradientComparison, check_gradients
 from gradtrace.core.optimizers import OPTIMIZERS, Optimizer
+from gradtrace.errors import LimitError
 from gradtrace.spec import Spec
 from gradtrace.trace.model import Trace
 from gradtrace.trace.record import trace_steps
@@ -25,10 +26,13 @@ def build_optimizer(spec: Spec) -> Optimizer:
 def trace_spec(spec: Spec, steps: int | None = None, name: str | None = None) -> Trace:
     """Run ``steps`` (default: the spec's) worked training steps on the spec's network and data."""
     X, Y = spec.arrays()
-    trace, _ = trace_steps(
-        spec.build_mlp(), X, Y, build_optimizer(spec), steps or spec.steps,
-        name=name or spec.name,
-    )
+    try:
+        trace, _ = trace_steps(
+            spec.build_mlp(), X, Y, build_optimizer(spec), steps or spec.steps,
+            name=name or spec.name,
+        )
+    except LimitError as error:
+        raise LimitError(f"{spec.source}: {error}") from None
     return trace
 
 
