@@ -13,6 +13,7 @@ in float32. Time per epoch is the best of several runs (the least disturbed by t
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import platform
 import resource
@@ -93,7 +94,7 @@ def time_torch(X: np.ndarray, y: np.ndarray, sizes: list[int], batch: int, epoch
     def run() -> None:
         torch.manual_seed(0)
         layers: list[torch.nn.Module] = []
-        for n_in, n_out in zip(sizes[:-2], sizes[1:-1], strict=True):
+        for n_in, n_out in itertools.pairwise(sizes[:-1]):
             layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
         model = torch.nn.Sequential(*layers, torch.nn.Linear(sizes[-2], sizes[-1]))
         optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
@@ -147,10 +148,10 @@ def trace_overhead(steps: int) -> None:
 
     trainer = Trainer(mlp, optimizer, batch_size=128)
     space = trainer.workspace(128)
-    labels = y.astype(np.intp)
+    predicted = np.empty(128, np.intp)
 
     def fast() -> None:
-        trainer.fast_step(space, X, Y, labels)
+        trainer.fast_step(space, X, Y, predicted)
 
     for warm in (recorded, reference, fast):
         warm()

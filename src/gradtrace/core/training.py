@@ -29,8 +29,8 @@ from gradtrace.core.optimizers import SGD, Adam, Momentum, Optimizer
 
 Array = NDArray[np.floating]
 Indices = NDArray[np.intp]
-# (Σ_s C_s, correct predictions) of one batch: numpy scalars, so no float()/int() per batch
-StepTotals = tuple[float | np.floating[Any], int | np.integer[Any]]
+# Σ_s C_s of one batch: a numpy scalar, so no float() per batch
+StepLoss = float | np.floating[Any]
 
 FAST_HIDDEN = ("relu", "tanh", "sigmoid", "linear")
 FAST_OUTPUT = {("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"),
@@ -96,15 +96,12 @@ class Workspace:
         self.m = m
         self.x = np.empty((m, sizes[0]), dtype)  # (m, n_0) the gathered batch
         self.y = np.empty((m, sizes[-1]), dtype)  # (m, n_L)
-        self.labels = np.empty(m, np.intp)
         self.a = [self.x] + [np.empty((m, n), dtype) for n in sizes[1:]]  # z_l, then a_l in place
         self.z_out = np.empty((m, sizes[-1]), dtype)  # z_L kept for the loss
         self.delta = [self.x] + [np.empty((m, n), dtype) for n in sizes[1:]]  # delta[0] unused
         self.work = [self.x] + [np.empty((m, n), dtype) for n in sizes[1:]]
         self.mask = [np.empty((m, n), np.bool_) for n in sizes]
         self.row = np.empty((m, 1), dtype)  # per-sample max / Σ e^z
-        self.predicted = np.empty(m, np.intp)
-        self.hit = np.empty(m, np.bool_)
         self.forward_plan: list[Any] = []  # filled by Trainer._plan
         self.backward_plan: list[Any] = []
 
@@ -174,30 +171,33 @@ class Trainer:
         n, B = X.shape[0], self.batch_size
         batches = -(-n // B)
         loss_sums = np.zeros(batches)
-        correct = np.zeros(batches, dtype=np.int64)
+        # each batch writes its predicted classes here; they are compared with the labels once
+        predicted = np.empty(n, np.intp) if labels is not None and self.classifier else None
         step = self.fast_step if self.fast else self.reference_step
-        take = np.take
         for i in range(batches):
             start = i * B
             stop = min(start + B, n)
             space = self._spaces.get(stop - start) or self.workspace(stop - start)
             if order is None:
                 xb, yb = X[start:stop], Y[start:stop]
-                lb = labels[start:stop] if labels is not None else None
             else:
                 idx = order[start:stop]
-                xb = take(X, idx, 0, space.x, "clip")  # (m, n_0), no new array
-                yb = take(Y, idx, 0, space.y, "clip")  # (m, n_L)
-                lb = None if labels is None else take(labels, idx, 0, space.labels, "clip")
-            loss_sums[i], correct[i] = step(space, xb, yb, lb)
-        return BatchTotals(float(loss_sums.sum()), int(correct.sum()), n)
+                xb = X.take(idx, 0, space.x, "clip")  # (m, n_0) into the batch buffer
+                yb = Y.take(idx, 0, space.y, "clip")  # (m, n_L)
+            loss_sums[i] = step(space, xb, yb, None if predicted is None else predicted[start:stop])
+        correct = 0
+        if predicted is not None and labels is not None:
+            truth = labels if order is None else labels[order]
+            correct = int(np.count_nonzero(predicted == truth))
+        return BatchTotals(float(loss_sums.sum()), correct, n)
 
     # ---- the fast path -----------------------------------------------------------------------
 
     def fast_step(
-        self, space: Workspace, xb: Array, yb: Array, lb: Indices | None
-    ) -> StepTotals:
-        """Forward, backward (old weights) and update for one batch; returns (Σ_s C_s, correct)."""
+        self, space: Workspace, xb: Array, yb: Array, predicted: Indices | None
+    ) -> StepLoss:
+        """Forward, backward (old weights) and update for one batch; returns Σ_s C_s and writes
+        the predicted class of each row into ``predicted`` when given."""
         matmul, add = np.matmul, np.add
         a_prev = xb
         for W_T, b, z, hidden in space.forward_plan:
@@ -209,15 +209,16 @@ class Trainer:
                 else:
                     _forward_in_place(hidden, z)
                 a_prev = z
-        loss_sum, correct = self._output_delta(space, yb, lb)
+        loss_sum = self._output_delta(space, yb, predicted)
         self._backward_update(space, xb)
-        return loss_sum, correct
+        return loss_sum
 
-    def _output_delta(self, space: Workspace, yb: Array, lb: Indices | None) -> StepTotals:
+    def _output_delta(self, space: Workspace, yb: Array, predicted: Indices | None) -> StepLoss:
         """a_L, Σ_s C_s, and delta_L = dC/dz_L (already ÷ m, and × η for plain SGD)."""
         activation, loss = self._output
         z, out, delta, row = space.z_out, space.a[-1], space.delta[-1], space.row
         n_out = z.shape[1]
+        loss_sum: StepLoss
         if activation == "softmax":
             np.maximum.reduce(z, axis=1, keepdims=True, out=row)
             np.subtract(z, row, out=z)  # shifted: max 0 per sample
@@ -242,26 +243,12 @@ class Trainer:
             if loss == "mse":
                 delta *= 2.0 / n_out
         np.multiply(delta, self._scale / space.m, out=delta)
-        if lb is None or not self.classifier:
-            return loss_sum, 0
-        hit = space.hit
-        if n_out == 1:
-            np.greater(out[:, 0], 0.5, out=hit)
-            np.equal(hit, lb, out=hit)
-        else:
-            out.argmax(axis=1, out=space.predicted)
-            np.equal(space.predicted, lb, out=hit)
-        return loss_sum, np.count_nonzero(hit)
+        if predicted is not None:
+            _predict_classes(out, predicted)
+        return loss_sum
 
     def _folds_learning_rate(self) -> bool:
         return isinstance(self.optimizer, SGD) and self.optimizer.weight_decay == 0.0
-
-    def _count_correct(self, space: Workspace, out: Array, lb: Indices | None) -> int:
-        if lb is None or not self.classifier:
-            return 0
-        if out.shape[1] == 1:
-            return int(np.count_nonzero((out[:, 0] > 0.5) == lb))
-        return int(np.count_nonzero(np.argmax(out, axis=1) == lb))
 
     def _backward_update(self, space: Workspace, xb: Array) -> None:
         """delta_{l-1} = (delta_l W_l) ⊙ σ'(z_{l-1}) with the old W_l, then θ_l's update."""
@@ -294,8 +281,8 @@ class Trainer:
     # ---- the reference path ------------------------------------------------------------------
 
     def reference_step(
-        self, space: Workspace, xb: Array, yb: Array, lb: Indices | None
-    ) -> StepTotals:
+        self, space: Workspace, xb: Array, yb: Array, predicted: Indices | None
+    ) -> StepLoss:
         """The traced engine's forward/backward, then the optimiser: slow but any network."""
         fwd = forward(self.mlp, xb)
         grads = backward(self.mlp, fwd, yb)
@@ -306,8 +293,17 @@ class Trainer:
                 self.optimizer.update(f"W{k}", layer.W, grad_W)
             if trains(self.mlp, k, "b"):
                 self.optimizer.update(f"b{k}", layer.b, grad_b)
-        correct = self._count_correct(space, fwd.a[-1], lb)
-        return float(np.sum(grads.per_sample_cost)), correct
+        if predicted is not None:
+            _predict_classes(fwd.a[-1], predicted)
+        return float(np.sum(grads.per_sample_cost))
+
+
+def _predict_classes(out: Array, predicted: Indices) -> None:
+    """Class index per row into ``predicted``: argmax, or a > 0.5 for a single output."""
+    if out.shape[1] == 1:
+        np.greater(out[:, 0], 0.5, out=predicted)
+    else:
+        out.argmax(axis=1, out=predicted)
 
 
 def _update(optimizer: Optimizer, key: str, param: Array, grad: Array) -> None:
@@ -337,8 +333,8 @@ def fast_gradients(mlp: MLP, X: Array, Y: Array) -> tuple[list[Array], list[Arra
     work = mlp.copy()
     trainer = Trainer(work, _Recorder(), batch_size=X.shape[0], fast=True)
     space = trainer.workspace(X.shape[0])
-    loss_sum, _ = trainer.fast_step(space, np.ascontiguousarray(X), np.ascontiguousarray(Y), None)
-    return trainer._grad_W, trainer._grad_b, loss_sum / X.shape[0]
+    loss_sum = trainer.fast_step(space, np.ascontiguousarray(X), np.ascontiguousarray(Y), None)
+    return trainer._grad_W, trainer._grad_b, float(loss_sum) / X.shape[0]
 
 
 class _Recorder:
