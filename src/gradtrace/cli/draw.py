@@ -26,10 +26,10 @@ def draw(
              "'gradients' (∂C/∂W, δ) or 'updates' (each weight old → new).",
     )] = "values",
     precision: Annotated[int, typer.Option(
-        min=1, max=17, help="Significant digits of the numbers on the picture.",
+        help="Significant digits of the numbers on the picture (1 to 17).",
     )] = 3,
     step: Annotated[int, typer.Option(
-        min=1, help="Which training step to draw (1 = the first).",
+        help="Which training step to draw (1 = the first).",
     )] = 1,
 ) -> None:
     """Draw the network with the numbers of one training step on it.
@@ -48,6 +48,10 @@ def draw(
     if show not in diagram.SHOWS:
         raise GradtraceError(
             f"unknown --show {show!r}; expected one of: {', '.join(diagram.SHOWS)}")
+    if not 1 <= precision <= 17:
+        raise GradtraceError(f"--precision {precision}: expected 1 to 17 significant digits")
+    if step < 1:
+        raise GradtraceError(f"--step {step}: steps count from 1")
     loaded = load_spec(spec)
     trace = trace_spec(loaded, steps=step)
     data = diagram.render_bytes(trace, fmt_name, show, step - 1, precision)
