@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from gradtrace.core.gradcheck import GradientComparison, check_gradients
+from gradtrace.core.network import MLP
 from gradtrace.core.optimizers import OPTIMIZERS, Optimizer
 from gradtrace.errors import LimitError
 from gradtrace.spec import Spec
@@ -36,7 +39,22 @@ def trace_spec(spec: Spec, steps: int | None = None, name: str | None = None) ->
     return trace
 
 
-def check_spec(spec: Spec, step_size: float) -> list[GradientComparison]:
+# Two forward passes a parameter: past this a check takes minutes (README "Limits").
+MAX_CHECK_PARAMETERS = 100_000
+
+
+def check_spec(spec: Spec, step_size: float,
+               progress: Callable[[int], None] | None = None) -> list[GradientComparison]:
     """Analytic vs central-difference gradients of every parameter, on the spec's data."""
     X, Y = spec.arrays()
-    return check_gradients(spec.build_mlp(), X, Y, step_size)
+    mlp = spec.build_mlp()
+    if parameter_count(mlp) > MAX_CHECK_PARAMETERS:
+        raise LimitError(
+            f"{spec.source}: the network has {parameter_count(mlp):,} parameters; gradient checks "
+            f"are capped at {MAX_CHECK_PARAMETERS:,}; check a smaller network of the same kind"
+        )
+    return check_gradients(mlp, X, Y, step_size, progress)
+
+
+def parameter_count(mlp: MLP) -> int:
+    return sum(layer.W.size + layer.b.size for layer in mlp.layers)
