@@ -426,7 +426,7 @@ def parse_spec(data: Mapping[str, Any], source: str = "spec") -> Spec:
 def describe_validation_error(error: ValidationError) -> str:
     """One line: the field path, what was wrong, and what was found."""
     first = error.errors()[0]
-    field = _field_path(first["loc"])
+    field = field_path(first["loc"])
     if first["type"] == "extra_forbidden":
         return _unknown_field(first["loc"])
     message = str(first["msg"]).removeprefix("Value error, ")
@@ -452,14 +452,14 @@ def _unknown_field(loc: tuple[int | str, ...]) -> str:
             inner = getattr(annotation, "__args__", ())
             lists = [a for t in inner for a in getattr(t, "__args__", ()) if _is_model(a)]
             model = lists[0] if lists else model
-    return f"{_field_path(loc)}: " + unknown_name("field", str(loc[-1]), model.model_fields)
+    return f"{field_path(loc)}: " + unknown_name("field", str(loc[-1]), model.model_fields)
 
 
 def _is_model(candidate: object) -> bool:
     return isinstance(candidate, type) and issubclass(candidate, BaseModel)
 
 
-def _field_path(loc: tuple[int | str, ...]) -> str:
+def field_path(loc: tuple[int | str, ...]) -> str:
     path = ""
     for part in loc:
         if isinstance(part, int):

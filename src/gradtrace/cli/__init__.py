@@ -1,14 +1,15 @@
 """The command line: arguments -> spec -> engine -> renderer -> output. Thin by design.
 
-Every user error is a GradtraceError: printed as one line on stderr, exit code 2 (1 for a failed
-check), never a traceback.
+Every user error is a GradtraceError or a usage error: printed as one line on stderr, exit code 2
+(1 for a failed check), never a traceback.
 """
 
 from __future__ import annotations
 
 import sys
 
-import click
+from typer import Abort, Exit
+from typer.exceptions import TyperException
 
 from gradtrace.cli import commands as _commands  # registers the commands on the app
 from gradtrace.cli.app import app
@@ -17,25 +18,35 @@ from gradtrace.errors import GradtraceError
 __all__ = ["app", "main"]
 del _commands
 
+USAGE_EXIT_CODE = 2
+
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gradtrace`` console script and ``python -m gradtrace``."""
     try:
-        result = app(args=argv, standalone_mode=False)
+        result = app(args=argv, standalone_mode=False, prog_name="gradtrace")
     except GradtraceError as error:
         print(f"gradtrace: error: {error}", file=sys.stderr)
         return error.exit_code
-    except click.exceptions.Abort:
-        print("gradtrace: interrupted", file=sys.stderr)
-        return 130
-    except click.exceptions.ClickException as error:
-        error.show()
-        return error.exit_code
-    except click.exceptions.Exit as exit_:
-        return exit_.exit_code
-    except KeyboardInterrupt:
+    except TyperException as error:  # usage errors: a bad option value, an unknown command
+        return _usage_error(error)
+    except Exit as exit_:
+        return int(exit_.exit_code)
+    except (Abort, KeyboardInterrupt):
         print("gradtrace: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
     return result if isinstance(result, int) else 0
+
+
+def _usage_error(error: TyperException) -> int:
+    context = getattr(error, "ctx", None)
+    if type(error).__name__ == "NoArgsIsHelpError" and context is not None:
+        print(context.get_help())  # bare `gradtrace` or `gradtrace COMMAND`: show the help
+        return 0
+    format_message = getattr(error, "format_message", None)
+    message = format_message() if callable(format_message) else str(error)
+    command = getattr(context, "command_path", "gradtrace")
+    print(f"gradtrace: error: {message} (see `{command} --help`)", file=sys.stderr)
+    return int(getattr(error, "exit_code", USAGE_EXIT_CODE))

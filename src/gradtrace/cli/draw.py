@@ -9,7 +9,6 @@ import typer
 
 from gradtrace.cli.app import app
 from gradtrace.errors import GradtraceError
-from gradtrace.render import diagram
 
 
 @app.command()
@@ -43,6 +42,8 @@ def draw(
     """
     from gradtrace.spec import load_spec
     from gradtrace.workflow import trace_spec
+
+    from gradtrace.render import diagram  # matplotlib: loaded only when drawing
 
     fmt_name = diagram.format_of(output)  # fail before any work on a bad extension
     if show not in diagram.SHOWS:

@@ -28,7 +28,7 @@ from gradtrace.data.synthetic import GENERATORS
 from gradtrace.errors import GradtraceError, LimitError, SpecError, UnknownNameError, unknown_name
 from gradtrace.spec import (
     Spec,
-    _field_path,  # the same field paths as spec files' messages
+    field_path,  # the same field paths as spec files' messages
     describe_validation_error,
     example_names,
     example_text,
@@ -96,7 +96,7 @@ def validate_spec(data: Any, prefix: str = "") -> Spec:
     try:
         spec = Spec.model_validate(data)
     except ValidationError as error:
-        field = _field_path(error.errors()[0]["loc"])
+        field = field_path(error.errors()[0]["loc"])
         message = describe_validation_error(error).removeprefix(f"{field}: ")
         raise RequestError(422, prefix + field if field else prefix.rstrip("."), message) from None
     try:
@@ -145,7 +145,7 @@ async def _validation_error(_: Request, error: Exception) -> JSONResponse:
         reason = first.get("ctx", {}).get("error", "syntax error")
         message = f"request body: malformed JSON at character {loc[-1]}: {reason}"
         return _error_response(422, ["body"], message, "json_invalid")
-    field = _field_path(tuple(loc[1:]))
+    field = field_path(tuple(loc[1:]))
     msg = str(first["msg"]).removeprefix("Value error, ")
     found = "" if first["type"] == "value_error" else f" (found {json.dumps(first.get('input'))})"
     message = f"{field}: {msg}{found}" if field else f"request body: {msg}{found}"
