@@ -190,7 +190,15 @@ def peak_memory(epochs: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer epochs and repetitions")
+    parser.add_argument("--only", choices=["overhead", "memory"],
+                        help="run one of the gradtrace-only measurements")
     args = parser.parse_args()
+    if args.only == "overhead":
+        trace_overhead(5 if args.quick else 20)
+        return
+    if args.only == "memory":
+        peak_memory(1)
+        return
     repeats = 2 if args.quick else 5
     from threadpoolctl import threadpool_info
 
@@ -202,6 +210,8 @@ def main() -> None:
           f", cores {os.cpu_count()}, BLAS {blas}")
     print("OPENBLAS_CORETYPE=" + os.environ.get("OPENBLAS_CORETYPE", "(unset)")
           + " OPENBLAS_L2_SIZE=" + os.environ.get("OPENBLAS_L2_SIZE", "(unset)"))
+    # Before any PyTorch work: its idle worker threads spin for a while and would tax this timing.
+    trace_overhead(5 if args.quick else 20)
     X, y = digits()
     small = compare("small", X, y, [64, 32, 10], 32, 10 if args.quick else 30, repeats)
     X, y = synthetic(16_384, 784, 10)
@@ -211,7 +221,6 @@ def main() -> None:
     for title, res in (("small", small), ("wide", wide)):
         print(f"  {title}: vs scikit-learn {res['scikit-learn'] / res['gradtrace']:.2f}x, "
               f"vs PyTorch {res['pytorch'] / res['gradtrace']:.2f}x")
-    trace_overhead(5 if args.quick else 20)
     peak_memory(1)
 
 
