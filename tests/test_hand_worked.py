@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
 
 import jsonschema
 import numpy as np
 import pytest
 
+from expr_eval import evaluate
 from gradtrace.core.backprop import StepResult, train_step
 from gradtrace.core.network import MLP
 from gradtrace.core.optimizers import SGD
@@ -207,39 +207,6 @@ class Engine:
         array = matrices[kind]
         assert array is not None
         return float(array[tuple(i - 1 for i in index)])
-
-
-def _sigmoid(z: float) -> float:
-    return 1 / (1 + math.exp(-z))
-
-
-def evaluate(expr: Expr, slopes: dict[int, float]) -> float:
-    """The value of a neuron-view (scalar) expression tree, computed here from its leaves."""
-    if isinstance(expr, Sym):
-        assert isinstance(expr.value, float), expr
-        return expr.value
-    if isinstance(expr, Num):
-        return expr.value
-    assert isinstance(expr, Op)
-    args = [evaluate(arg, slopes) for arg in expr.args]
-    simple: dict[str, Callable[[list[float]], float]] = {
-        "add": math.fsum, "mul": math.prod, "sub": lambda v: v[0] - v[1],
-        "div": lambda v: v[0] / v[1], "neg": lambda v: -v[0], "square": lambda v: v[0] ** 2,
-    }
-    if expr.op in simple:
-        return simple[expr.op](args)
-    assert expr.op == "call", expr.op
-    (x,) = args
-    layer = expr.args[0].layer if isinstance(expr.args[0], Sym) else None
-    slope = slopes.get(layer or 0, 0.01)
-    functions: dict[str, Callable[[float], float]] = {
-        "σ": _sigmoid, "tanh": math.tanh, "exp": math.exp, "log": math.log,
-        "relu": lambda v: max(v, 0.0), "relu'": lambda v: 1.0 if v > 0 else 0.0,
-        "leaky_relu": lambda v: v if v > 0 else slope * v,
-        "leaky_relu'": lambda v: 1.0 if v > 0 else slope,
-    }
-    assert expr.fn is not None
-    return functions[expr.fn](x)
 
 
 def _symbols(expr: Expr | None) -> list[Sym]:

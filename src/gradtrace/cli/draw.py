@@ -40,10 +40,9 @@ def draw(
     Examples:  gradtrace draw seed -o net.svg
                gradtrace draw xor -o grads.png --show gradients
     """
+    from gradtrace.render import diagram  # matplotlib: loaded only when drawing
     from gradtrace.spec import load_spec
     from gradtrace.workflow import trace_spec
-
-    from gradtrace.render import diagram  # matplotlib: loaded only when drawing
 
     fmt_name = diagram.format_of(output)  # fail before any work on a bad extension
     if show not in diagram.SHOWS:

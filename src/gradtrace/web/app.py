@@ -28,10 +28,10 @@ from gradtrace.data.synthetic import GENERATORS
 from gradtrace.errors import GradtraceError, LimitError, SpecError, UnknownNameError, unknown_name
 from gradtrace.spec import (
     Spec,
-    field_path,  # the same field paths as spec files' messages
     describe_validation_error,
     example_names,
     example_text,
+    field_path,  # the same field paths as spec files' messages
     parse_text,
 )
 from gradtrace.trace.json import to_dict
