@@ -16,7 +16,15 @@ import nbformat
 from nbformat import NotebookNode
 
 from gradtrace.render import diagram
-from gradtrace.render.markdown import PHASE_INTROS, PHASE_TITLES, describe, escape, sections, title
+from gradtrace.render.markdown import (
+    PHASE_INTROS,
+    PHASE_TITLES,
+    describe,
+    escape,
+    quantity_lines,
+    sections,
+    title,
+)
 from gradtrace.render.markdown import render as render_markdown
 from gradtrace.render.options import RenderOptions
 from gradtrace.trace.model import Array, Quantity, Step, Trace
@@ -127,20 +135,6 @@ assert np.isclose(check.cost, cost)
 print("train_step agrees with every update above")"""
 
 
-def _quantity_markdown(quantity: Quantity, options: RenderOptions) -> str:
-    from gradtrace.render.markdown import blocks, display, heading, note
-
-    lines = [f"### {escape(heading(quantity, options))}", ""]
-    for block in blocks(quantity, options):
-        if block.label:
-            lines += [f"*{block.label}:*", ""]
-        lines += [display(block.latex), ""]
-    remark = note(quantity)
-    if remark:
-        lines += [f"> {escape(remark)}"]
-    return "\n".join(lines).rstrip()
-
-
 def render(trace: Trace, options: RenderOptions) -> str:
     """The notebook as JSON text (nbformat 4), for the first step of the trace."""
     step = trace.steps[0]
@@ -159,7 +153,8 @@ def render(trace: Trace, options: RenderOptions) -> str:
         if phase == "update" and optimizer:
             cells.append(nbformat.v4.new_code_cell(optimizer))
         for quantity in quantities:
-            cells.append(nbformat.v4.new_markdown_cell(_quantity_markdown(quantity, options)))
+            cells.append(nbformat.v4.new_markdown_cell(
+                "\n".join(quantity_lines(quantity, options, "###")).rstrip()))
             cells.append(nbformat.v4.new_code_cell(_code(quantity, step)))
     if optimizer is None:
         cells.append(nbformat.v4.new_code_cell(CHECK_CODE))

@@ -157,12 +157,18 @@ def _step(step: Step, options: RenderOptions, level: str, several: bool) -> list
     for phase, quantities in sections(step):
         lines += [f"{level} {PHASE_TITLES[phase]}", "", escape(PHASE_INTROS[phase]), ""]
         for quantity in quantities:
-            lines += [f"{level}# {escape(heading(quantity, options))}", ""]
-            for block in blocks(quantity, options):
-                if block.label:
-                    lines += [f"*{block.label}:*", ""]
-                lines += [display(block.latex), ""]
-            remark = note(quantity)
-            if remark:
-                lines += [f"> {escape(remark)}", ""]
+            lines += quantity_lines(quantity, options, f"{level}#")
+    return lines
+
+
+def quantity_lines(quantity: Quantity, options: RenderOptions, level: str) -> list[str]:
+    """One quantity: its heading, its displays (matrix and/or neuron view), its note."""
+    lines = [f"{level} {escape(heading(quantity, options))}", ""]
+    for block in blocks(quantity, options):
+        if block.label:
+            lines += [f"*{block.label}:*", ""]
+        lines += [display(block.latex), ""]
+    remark = note(quantity)
+    if remark:
+        lines += [f"> {escape(remark)}", ""]
     return lines
