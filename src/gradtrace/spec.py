@@ -34,6 +34,7 @@ from gradtrace.core.activations import ACTIVATIONS, get_activation
 from gradtrace.core.init import INITIALISERS, init_weights
 from gradtrace.core.losses import LOSSES, PROBABILITY_ACTIVATIONS, get_loss
 from gradtrace.core.network import MLP, Layer
+from gradtrace.core.optimizers import Optimizer, make_optimizer
 from gradtrace.errors import SpecError, UnknownNameError, unknown_name
 
 # Caps that keep a spec from asking for more memory than a laptop has (documented in the README).
@@ -303,6 +304,11 @@ class Spec(_Strict):
                 for (W, b), name in zip(params, self.activation_names(), strict=True)
             ]
         return MLP(layers, get_loss(self.loss), self.train_biases)
+
+    def build_optimizer(self) -> Optimizer:
+        """The spec's optimiser with its learning rate and hyperparameters."""
+        settings = self.optimizer.model_dump(exclude={"name"})
+        return make_optimizer(self.optimizer.name, self.learning_rate, **settings)
 
     def arrays(self) -> tuple[NDArray[np.floating], NDArray[np.floating]]:
         """(X, Y) as rows of samples; raises SpecError when the spec has no data."""

@@ -6,24 +6,10 @@ from collections.abc import Callable
 
 from gradtrace.core.gradcheck import GradientComparison, check_gradients
 from gradtrace.core.network import MLP
-from gradtrace.core.optimizers import OPTIMIZERS, Optimizer
 from gradtrace.errors import LimitError
 from gradtrace.spec import Spec
 from gradtrace.trace.model import Trace
 from gradtrace.trace.record import trace_steps
-
-
-def build_optimizer(spec: Spec) -> Optimizer:
-    """The spec's optimiser with its learning rate and hyperparameters."""
-    options = spec.optimizer
-    settings: dict[str, float] = {"learning_rate": spec.learning_rate,
-                                  "weight_decay": options.weight_decay}
-    if options.name == "momentum":
-        settings["momentum"] = options.momentum
-    elif options.name == "adam":
-        settings.update(beta1=options.beta1, beta2=options.beta2, epsilon=options.epsilon)
-    optimizer: Optimizer = OPTIMIZERS[options.name](**settings)
-    return optimizer
 
 
 def trace_spec(spec: Spec, steps: int | None = None, name: str | None = None) -> Trace:
@@ -31,7 +17,7 @@ def trace_spec(spec: Spec, steps: int | None = None, name: str | None = None) ->
     X, Y = spec.arrays()
     try:
         trace, _ = trace_steps(
-            spec.build_mlp(), X, Y, build_optimizer(spec), steps or spec.steps,
+            spec.build_mlp(), X, Y, spec.build_optimizer(), steps or spec.steps,
             name=name or spec.name,
         )
     except LimitError as error:

@@ -23,7 +23,6 @@ from starlette.responses import Response
 from gradtrace import notation
 from gradtrace.core.activations import ACTIVATIONS
 from gradtrace.core.losses import LOSSES
-from gradtrace.core.optimizers import make_optimizer
 from gradtrace.data.synthetic import GENERATORS
 from gradtrace.errors import GradtraceError, LimitError, SpecError, UnknownNameError, unknown_name
 from gradtrace.spec import (
@@ -35,10 +34,10 @@ from gradtrace.spec import (
     parse_text,
 )
 from gradtrace.trace.json import to_dict
-from gradtrace.trace.record import trace_steps
 from gradtrace.web import limits
 from gradtrace.web.specs import explicit_spec, to_toml
 from gradtrace.web.training import SPEC_DATA, TrainInputError, TrainSettings, train
+from gradtrace.workflow import trace_spec
 
 STATIC = Path(str(resources.files("gradtrace.web").joinpath("static")))
 DATASETS = (*GENERATORS, SPEC_DATA)
@@ -233,11 +232,8 @@ def create_app(initial_spec: dict[str, Any] | None = None) -> FastAPI:
         _limit("steps", spec.steps, limits.MAX_STEP_STEPS, "steps", "; use /api/train for more")
         if spec.data is None:
             raise RequestError(422, "data", "the spec has no data; add data.input and data.target")
-        X, Y = spec.arrays()
-        hyper = spec.optimizer.model_dump(exclude={"name"})
-        optimizer = make_optimizer(spec.optimizer.name, spec.learning_rate, **hyper)
         try:
-            trace, _ = trace_steps(spec.build_mlp(), X, Y, optimizer, spec.steps, name=spec.name)
+            trace = trace_spec(spec)
         except LimitError as error:
             raise RequestError(413, "", str(error), "limit") from None
         return _finite(to_dict(trace))

@@ -15,7 +15,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradtrace.core.network import MLP, forward
-from gradtrace.core.optimizers import make_optimizer
 from gradtrace.core.training import Trainer, class_labels, is_classifier
 from gradtrace.data.synthetic import GENERATORS
 from gradtrace.spec import Spec
@@ -100,9 +99,7 @@ def train(spec: Spec, settings: TrainSettings) -> dict[str, Any]:
     X, Y = X.astype(mlp.dtype), Y.astype(mlp.dtype)
     if labels is None and is_classifier(mlp):
         labels = class_labels(Y).astype(np.float64)
-    hyper = spec.optimizer.model_dump(exclude={"name"})
-    optimizer = make_optimizer(spec.optimizer.name, spec.learning_rate, **hyper)
-    trainer = Trainer(mlp, optimizer, batch_size=X.shape[0])
+    trainer = Trainer(mlp, spec.build_optimizer(), batch_size=X.shape[0])
     label_index = None if labels is None or not is_classifier(mlp) else labels.astype(np.intp)
     losses, correct = [], 0
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
