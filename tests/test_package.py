@@ -44,3 +44,19 @@ def test_usage_errors_are_one_line_with_exit_2() -> None:
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "--precision" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_no_color_is_respected() -> None:
+    import os
+    import re
+
+    def run(**extra: str) -> str:
+        env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+        result = subprocess.run([sys.executable, "-m", "gradtrace", "step"], capture_output=True,
+                                text=True, timeout=60, env={**env, **extra})
+        return result.stdout
+
+    colour = re.compile(r"\x1b\[(3\d|9\d)(;\d+)*m")  # foreground colour codes
+    assert colour.search(run(FORCE_COLOR="1"))
+    assert not colour.search(run(FORCE_COLOR="1", NO_COLOR="1"))
+    assert "\x1b[" not in run()  # a pipe gets plain text
