@@ -223,7 +223,12 @@ class Spec(_Strict):
             )
         self._check_loss_fits(activations[-1])
         if "softmax" in activations[:-1]:
-            raise ValueError("softmax is only supported on the output layer")
+            layer = activations.index("softmax")
+            where = f"layers[{layer}].activation" if self.layers is not None else "activations"
+            raise ValueError(
+                f"{where}: softmax is only supported on the output layer (layer {len(activations)}), "
+                f"found on layer {layer + 1}; use relu, tanh or sigmoid there"
+            )
         if self.data is not None:
             self._check_data(self.data)
         return self
