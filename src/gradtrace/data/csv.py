@@ -39,6 +39,17 @@ class CSVError(DataError):
         super().__init__(f"{where}: {message}")
 
 
+def _first_row(
+    path: Path, delimiter: str
+) -> tuple[Iterator[tuple[int, list[str]]], tuple[int, list[str]]]:
+    """The rows of a CSV file and its first row (line number, fields); an empty file is an error."""
+    rows = _rows(path, delimiter)
+    first = next(rows, None)
+    if first is None:
+        raise CSVError(path, "the file is empty; expected a header line and one row per sample")
+    return rows, first
+
+
 def _rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """(line number, fields) for each non-blank record."""
     try:
@@ -99,10 +110,7 @@ def load_csv(
     target. ``standardize`` scales each feature to mean 0, std 1.
     """
     path = Path(path)
-    rows = _rows(path, delimiter)
-    first = next(rows, None)
-    if first is None:
-        raise CSVError(path, "the file is empty; expected a header line and one row per sample")
+    rows, first = _first_row(path, delimiter)
     header_line, header_fields = first
     if header:
         names = [name.strip() or f"column_{i + 1}" for i, name in enumerate(header_fields)]
@@ -193,10 +201,7 @@ def load_features(
     the target, is ignored); without one, the file must hold exactly the features, in order.
     """
     path = Path(path)
-    rows = _rows(path, delimiter)
-    first = next(rows, None)
-    if first is None:
-        raise CSVError(path, "the file is empty; expected a header line and one row per sample")
+    rows, first = _first_row(path, delimiter)
     line, fields = first
     names = [name.strip() for name in fields]
     if header and all(name in names for name in feature_names):
