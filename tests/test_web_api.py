@@ -73,6 +73,14 @@ def test_step_traces_several_steps(client: TestClient, seed: dict[str, Any]) -> 
     assert len(steps) == 3 and steps[1]["update"][0]["W_old"] == steps[0]["update"][0]["W_new"]
 
 
+def test_step_explains_adam(client: TestClient, seed: dict[str, Any]) -> None:
+    body = {**seed, "steps": 2, "optimizer": {"name": "adam"}}
+    trace = client.post("/api/step", json=body).json()
+    keys = [q["key"] for q in trace["steps"][1]["explanation"]]
+    assert {"m_W1", "v_W1", "mhat_W1", "vhat_W1", "W1_new"} <= set(keys)
+    assert trace["steps"][1]["optimizer"]["name"] == "adam"
+
+
 def test_spec_normalises_to_explicit_weights_and_toml(client: TestClient) -> None:
     xor = client.get("/api/examples/xor").json()
     body = client.post("/api/spec", json=xor).json()

@@ -152,6 +152,10 @@ function operator(node, numbers) {
     case "transpose":
       return [`<msup>${wrapExpr(args[0], ATOM)}${mi("\u22a4")}</msup>`, strength];
     case "call":
+      if (node.fn === "pow") {  // Adam's bias correction: β1^t
+        return [`<msup>${wrapExpr(args[0], ATOM)}${wrapExpr(args[1], ATOM)}</msup>`, PRECEDENCE.square];
+      }
+      if (node.fn === "\u221a") return [`<msqrt>${args[0][0]}</msqrt>`, ATOM];  // √
       return [mrow(functionName(node.fn), paren(args.map((a) => a[0]).join(mo(",")))),
         PRECEDENCE.call];
     default:
