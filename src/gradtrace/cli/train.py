@@ -21,6 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from gradtrace.cli.app import app
 from gradtrace.core.optimizers import OPTIMIZERS
 from gradtrace.data import Dataset, dataset_names, load_csv, load_dataset, load_features
+from gradtrace.data.synthetic import plane_grid
 from gradtrace.errors import GradtraceError, ShapeError, SpecError, UnknownNameError, unknown_name
 from gradtrace.io import atomic_write_text
 from gradtrace.network import EpochLog, Network, print_progress
@@ -251,10 +252,7 @@ def plot_history(net: Network, path: Path) -> None:
 def plot_boundary(net: Network, X: NDArray[Any], Y: NDArray[Any], path: Path) -> None:
     """The predicted class (or output) over the plane, with the data points on top."""
     plt = _pyplot()
-    lo, hi = X.min(axis=0), X.max(axis=0)
-    pad = 0.1 * np.maximum(hi - lo, 1e-9)
-    g0, g1 = (np.linspace(lo[i] - pad[i], hi[i] + pad[i], BOUNDARY_RESOLUTION) for i in (0, 1))
-    grid = np.column_stack([a.ravel() for a in np.meshgrid(g0, g1)])  # (R², 2)
+    g0, g1, grid = plane_grid(X, BOUNDARY_RESOLUTION)  # grid: (R², 2)
     out = net.predict(grid)
     fig, ax = plt.subplots(figsize=(5, 4.4))
     shape = (BOUNDARY_RESOLUTION, BOUNDARY_RESOLUTION)

@@ -76,6 +76,21 @@ def gaussians(n: int = 200, noise: float = 0.5, seed: int | None = 0,
     return centres[y] + rng.normal(0.0, noise, size=(n, 2)), y
 
 
+def plane_grid(X: NDArray[np.floating], size: int) -> tuple[Points, Points, Points]:
+    """A size x size grid over the box around 2-D points X, with a 10% margin on each side.
+
+    Returns (xs (size,), ys (size,), points (size², 2)); points run along x first, row 0 is the
+    lowest y, as matplotlib's contourf and a row-major heat map expect.
+    """
+    low, high = X.min(axis=0), X.max(axis=0)
+    margin = 0.1 * np.maximum(high - low, 1e-9)
+    low, high = low - margin, high + margin
+    xs = np.linspace(low[0], high[0], size)
+    ys = np.linspace(low[1], high[1], size)
+    gx, gy = np.meshgrid(xs, ys)  # (size, size) each
+    return xs, ys, np.column_stack([gx.ravel(), gy.ravel()])  # (size², 2)
+
+
 GENERATORS: dict[str, Generator] = {
     "xor": xor, "circles": circles, "moons": moons, "spirals": spirals, "gaussians": gaussians,
 }

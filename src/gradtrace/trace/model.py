@@ -47,12 +47,6 @@ class NetworkInfo:
     def sizes(self) -> list[int]:
         return [self.layers[0].inputs] + [layer.outputs for layer in self.layers]
 
-    @property
-    def fused_output(self) -> bool:
-        """True when delta_L = a_L - y (softmax + cross-entropy, sigmoid + binary cross-entropy)."""
-        pairs = {("cross_entropy", "softmax"), ("binary_cross_entropy", "sigmoid")}
-        return (self.loss, self.layers[-1].activation) in pairs
-
 
 @dataclass(frozen=True, eq=False)
 class ForwardRecord:

@@ -7,7 +7,7 @@ from numpy.typing import NDArray
 
 from gradtrace.core.backprop import StepResult, train_step
 from gradtrace.core.network import MLP, trains
-from gradtrace.core.optimizers import SGD, Optimizer
+from gradtrace.core.optimizers import HYPERPARAMETERS, SGD, Optimizer
 from gradtrace.errors import LimitError
 from gradtrace.trace.model import (
     BackwardRecord,
@@ -142,10 +142,8 @@ def record_step(mlp: MLP, index: int, X: NDArray[np.floating], Y: NDArray[np.flo
 
 
 def _hyperparameters(optimizer: Optimizer) -> tuple[tuple[str, float], ...]:
-    names = ("learning_rate", "momentum", "beta1", "beta2", "epsilon", "weight_decay")
-    return tuple(
-        (name, float(getattr(optimizer, name))) for name in names if hasattr(optimizer, name)
-    )
+    names = ("learning_rate", *HYPERPARAMETERS.get(optimizer.name, ()))
+    return tuple((name, float(getattr(optimizer, name))) for name in names)
 
 
 def trace_steps(

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from gradtrace.core.network import MLP, forward
 from gradtrace.core.training import Trainer, class_labels, is_classifier
-from gradtrace.data.synthetic import GENERATORS
+from gradtrace.data.synthetic import GENERATORS, plane_grid
 from gradtrace.spec import Spec
 from gradtrace.web.specs import explicit_spec
 
@@ -72,21 +72,15 @@ def dataset_arrays(spec: Spec, settings: TrainSettings) -> tuple[Array, Array, A
 
 def boundary_grid(mlp: MLP, X: Array, size: int) -> dict[str, Any]:
     """The output over a size x size grid covering X (with a margin); row 0 is the lowest y."""
-    low, high = X.min(axis=0), X.max(axis=0)
-    margin = 0.1 * np.maximum(high - low, 1e-9)
-    low, high = low - margin, high + margin
-    xs = np.linspace(low[0], high[0], size)
-    ys = np.linspace(low[1], high[1], size)
-    gx, gy = np.meshgrid(xs, ys)  # (size, size) each
-    points = np.column_stack([gx.ravel(), gy.ravel()]).astype(mlp.dtype)  # (size², 2)
-    out = forward(mlp, points).a[-1]  # (size², n_L)
+    xs, ys, points = plane_grid(X, size)
+    out = forward(mlp, points.astype(mlp.dtype)).a[-1]  # (size², n_L)
     if out.shape[1] == 1:
         kind, values = "output", out[:, 0]
     else:
         kind, values = "class", np.argmax(out, axis=1).astype(np.float64)
     return {
         "kind": kind, "size": size,
-        "x": [float(low[0]), float(high[0])], "y": [float(low[1]), float(high[1])],
+        "x": [float(xs[0]), float(xs[-1])], "y": [float(ys[0]), float(ys[-1])],
         "values": np.round(values, 4).reshape(size, size).tolist(),
     }
 
