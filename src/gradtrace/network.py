@@ -87,10 +87,15 @@ class EpochLog:
 ProgressCallback = Callable[[EpochLog], None]
 
 
+def progress_due(log: EpochLog) -> bool:
+    """Whether plain progress shows this epoch: the first, the last and every epochs/20th."""
+    every = max(1, log.epochs // 20)
+    return log.epoch == 1 or log.epoch == log.epochs or log.epoch % every == 0
+
+
 def print_progress(log: EpochLog) -> None:
     """Plain one-line-per-epoch progress (about 20 lines for any number of epochs)."""
-    every = max(1, log.epochs // 20)
-    if log.epoch == 1 or log.epoch == log.epochs or log.epoch % every == 0:
+    if progress_due(log):
         print(log.line(), flush=True)
 
 
