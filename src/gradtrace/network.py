@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from pydantic import ValidationError
 
 from gradtrace import checkpoint as checkpoint_file
 from gradtrace.core.network import MLP, forward, per_sample_cost
@@ -34,7 +35,7 @@ from gradtrace.errors import (
     UnknownNameError,
     unknown_name,
 )
-from gradtrace.spec import Spec, parse_spec
+from gradtrace.spec import OptimizerSpec, Spec, describe_validation_error, parse_spec
 
 Array = NDArray[np.floating]
 # Rows per forward pass in predict/evaluate: bounds memory for any dataset size.
@@ -318,7 +319,11 @@ class Network:
             raise UnknownNameError(unknown_name("optimizer", optimizer, OPTIMIZERS))
         if not learning_rate > 0:
             raise SpecError(f"learning_rate must be positive, found {learning_rate}")
-        return make_optimizer(optimizer, learning_rate, **hyper)
+        try:  # the spec's own rules (e.g. 0 <= momentum < 1), so both paths accept the same
+            settings = OptimizerSpec(name=optimizer, **hyper)
+        except ValidationError as error:
+            raise SpecError(describe_validation_error(error), source="Network.fit") from None
+        return make_optimizer(optimizer, learning_rate, **settings.model_dump(exclude={"name"}))
 
     def _record(
         self, epoch: int, epochs: int, loss: float, accuracy: float | None, speed: float,
