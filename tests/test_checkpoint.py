@@ -154,3 +154,10 @@ def test_a_failed_write_keeps_the_old_file(tmp_path: Path) -> None:
         atomic_save_npz(target, {"W1": np.array([object()], dtype=object)})
     np.testing.assert_array_equal(load_npz(target)["W1"], np.ones(3))
     assert zipfile.is_zipfile(target) and os.listdir(tmp_path) == ["model.npz"]
+
+
+def test_fit_checks_optimiser_settings_as_a_spec_does() -> None:
+    from gradtrace.errors import SpecError
+
+    with pytest.raises(SpecError, match=r"Network.fit: momentum: .*less than 1 \(found 1.5\)"):
+        _net().fit(*DATA3, epochs=1, optimizer="momentum", momentum=1.5)

@@ -20,11 +20,13 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from pydantic import ValidationError
 
-from gradtrace.core.activations import get_activation
+from gradtrace import checkpoint as checkpoint_file
 from gradtrace.core.network import MLP, forward, per_sample_cost
 from gradtrace.core.optimizers import HYPERPARAMETERS, OPTIMIZERS, Optimizer, make_optimizer
 from gradtrace.core.training import Trainer, class_labels, is_classifier
+from gradtrace.data.dataset import one_hot
 from gradtrace.errors import (
     CheckpointError,
     DivergenceError,
@@ -33,12 +35,9 @@ from gradtrace.errors import (
     UnknownNameError,
     unknown_name,
 )
-from gradtrace.io import atomic_save_npz, load_npz
-from gradtrace.spec import Spec, parse_spec
+from gradtrace.spec import OptimizerSpec, Spec, describe_validation_error, parse_spec
 
 Array = NDArray[np.floating]
-FORMAT = "gradtrace-model"
-FORMAT_VERSION = 1
 # Rows per forward pass in predict/evaluate: bounds memory for any dataset size.
 PREDICT_CHUNK = 8192
 
@@ -89,10 +88,15 @@ class EpochLog:
 ProgressCallback = Callable[[EpochLog], None]
 
 
+def progress_due(log: EpochLog) -> bool:
+    """Whether plain progress shows this epoch: the first, the last and every epochs/20th."""
+    every = max(1, log.epochs // 20)
+    return log.epoch == 1 or log.epoch == log.epochs or log.epoch % every == 0
+
+
 def print_progress(log: EpochLog) -> None:
     """Plain one-line-per-epoch progress (about 20 lines for any number of epochs)."""
-    every = max(1, log.epochs // 20)
-    if log.epoch == 1 or log.epoch == log.epochs or log.epoch % every == 0:
+    if progress_due(log):
         print(log.line(), flush=True)
 
 
@@ -187,9 +191,7 @@ class Network:
                     f"{name} holds class labels {int(array.min())}..{int(array.max())}; the "
                     f"network has {n_out} outputs, so labels must lie in 0..{n_out - 1}"
                 )
-            one_hot = np.zeros((array.shape[0], n_out), dtype=self.dtype)
-            one_hot[np.arange(array.shape[0]), array] = 1.0
-            array = one_hot
+            array = one_hot(array, n_out, self.dtype)
         elif array.ndim == 1:
             array = array[:, None]
         if array.ndim != 2 or array.shape[1] != n_out or array.shape[0] != n:
@@ -257,6 +259,9 @@ class Network:
         config = {"optimizer": _optimizer_config(opt), "batch_size": batch_size,
                   "shuffle": shuffle, "seed": seed}
         good = self._snapshot(opt, rng) if checkpoint is not None else None
+        # A file that was there before a fresh run is someone's model: a diverging run must not
+        # replace it, unless this run has already written its own checkpoints there.
+        owned = resume or checkpoint is None or not Path(checkpoint).exists()
         try:
             with np.errstate(over="ignore", invalid="ignore"):  # a NaN loss is reported below
                 for epoch in range(self.history.epochs + 1, epochs + 1):
@@ -266,7 +271,8 @@ class Network:
                     seconds = max(time.perf_counter() - started, 1e-12)
                     loss = totals.loss_sum / totals.samples
                     if not np.isfinite(loss):
-                        raise DivergenceError(_diverged(epoch, loss, checkpoint, good))
+                        raise DivergenceError(f"training diverged at epoch {epoch}: the loss "
+                                              f"is {loss}")
                     accuracy = totals.correct / totals.samples if labels is not None else None
                     log = self._record(epoch, epochs, loss, accuracy, totals.samples / seconds,
                                        X_val, Y_val)
@@ -274,12 +280,21 @@ class Network:
                         good = self._snapshot(opt, rng)
                         if checkpoint_every and epoch % checkpoint_every == 0:
                             self._write(checkpoint, good, config)
+                            owned = True
                     if callback is not None:
                         callback(log)
-        except (KeyboardInterrupt, DivergenceError):
+        except KeyboardInterrupt:
             if checkpoint is not None and good is not None:
-                self._write(checkpoint, good, config)  # the last completed, finite epoch
+                self._write(checkpoint, good, config)  # the last completed epoch
             raise
+        except DivergenceError as error:
+            kept = ""
+            if checkpoint is not None and good is not None:
+                target = Path(checkpoint) if owned else diverged_path(checkpoint)
+                self._write(target, good, config)  # the last completed, finite epoch
+                kept = (f"; the last good checkpoint (epoch {len(good['history']['loss'])}) is "
+                        f"kept in {target}" + ("" if owned else f" ({checkpoint} is untouched)"))
+            raise DivergenceError(f"{error}{kept}; try a smaller learning rate") from None
         if checkpoint is not None and good is not None:
             self._write(checkpoint, good, config)
         return self.history
@@ -304,7 +319,11 @@ class Network:
             raise UnknownNameError(unknown_name("optimizer", optimizer, OPTIMIZERS))
         if not learning_rate > 0:
             raise SpecError(f"learning_rate must be positive, found {learning_rate}")
-        return make_optimizer(optimizer, learning_rate, **hyper)
+        try:  # the spec's own rules (e.g. 0 <= momentum < 1), so both paths accept the same
+            settings = OptimizerSpec(name=optimizer, **hyper)
+        except ValidationError as error:
+            raise SpecError(describe_validation_error(error), source="Network.fit") from None
+        return make_optimizer(optimizer, learning_rate, **settings.model_dump(exclude={"name"}))
 
     def _record(
         self, epoch: int, epochs: int, loss: float, accuracy: float | None, speed: float,
@@ -361,68 +380,23 @@ class Network:
 
     def save(self, path: str | Path) -> Path:
         """Weights, architecture and history as ``.npz`` (no pickle), written atomically."""
-        return atomic_save_npz(path, self._arrays(None, {}))
+        return checkpoint_file.write(path, checkpoint_file.encode(
+            self.mlp, self.spec, self.history.to_dict(), self.metadata))
 
     @classmethod
     def load(cls, path: str | Path) -> Network:
         """A network saved by ``save`` or a training checkpoint (then ``fit(resume=True)``
-        continues it)."""
-        arrays = load_npz(path)
-        try:
-            meta = json.loads(str(arrays.pop("meta")))
-            if meta.get("format") != FORMAT:
-                raise KeyError("format")
-            architecture = meta["architecture"]
-            spec = parse_spec({**meta["spec"], "sizes": architecture["sizes"],
-                               "activations": architecture["activations"]},
-                              source=f"{path} (spec)")
-            net = cls(spec.build_mlp(), spec)
-            for k, layer in enumerate(net.mlp.layers, start=1):
-                layer.W[...] = arrays.pop(f"W{k}")
-                layer.b[...] = arrays.pop(f"b{k}")
-                layer.trainable = bool(architecture["trainable"][k - 1])
-                slope = architecture["slopes"][k - 1]
-                if slope is not None:
-                    layer.activation = get_activation(layer.activation.name, slope=slope)
-            net.history = History(**meta["history"])
-            net.metadata = dict(meta.get("metadata", {}))
-            if meta.get("training") is not None:
-                state = {name.removeprefix("opt."): value for name, value in arrays.items()
-                         if name.startswith("opt.")}
-                net._resume = _Resume(meta["training"]["optimizer"], state,
-                                      meta["training"]["rng_state"], net.history)
-        except (KeyError, ValueError, TypeError) as error:
-            raise CheckpointError(
-                f"{path}: not a gradtrace model file (missing or bad {error}); save one with "
-                "Network.save or gradtrace train -o"
-            ) from None
+        continues it); every part of the file is validated first (``gradtrace.checkpoint``)."""
+        saved = checkpoint_file.read(path)
+        net = cls(saved.build_mlp(), saved.spec)
+        net.history = History(**saved.meta.history.model_dump())
+        net.metadata = saved.meta.metadata.model_dump(exclude_none=True)
+        training = saved.meta.training
+        if training is not None:
+            rng_state = training.rng_state.model_dump() if training.rng_state else None
+            net._resume = _Resume(dict(training.optimizer), saved.optimizer_state, rng_state,
+                                  net.history)
         return net
-
-    def _arrays(self, snapshot: dict[str, Any] | None, config: dict[str, Any]) -> dict[str, Any]:
-        layers = self.mlp.layers
-        architecture = {
-            "sizes": self.sizes,
-            "activations": [ly.activation.name for ly in layers],
-            "slopes": [ly.activation.params.get("slope") for ly in layers],
-            "trainable": [ly.trainable for ly in layers],
-        }
-        spec = self.spec.model_dump(exclude={"layers", "sizes", "activations", "data"},
-                                    exclude_none=True) if self.spec else {}
-        spec.update({"loss": self.mlp.loss.name, "train_biases": self.mlp.train_biases,
-                     "dtype": str(self.dtype)})
-        meta: dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION, "spec": spec,
-                                "architecture": architecture, "history": self.history.to_dict(),
-                                "metadata": self.metadata}
-        arrays: dict[str, Any] = {}
-        params = snapshot["params"] if snapshot else [(ly.W, ly.b) for ly in layers]
-        for k, (W, b) in enumerate(params, start=1):
-            arrays[f"W{k}"], arrays[f"b{k}"] = W, b
-        if snapshot is not None:
-            meta["history"] = snapshot["history"]
-            meta["training"] = {**config, "rng_state": snapshot["rng_state"]}
-            arrays.update({f"opt.{k}": v for k, v in snapshot["optimizer_state"].items()})
-        arrays["meta"] = np.array(json.dumps(meta))
-        return arrays
 
     def _snapshot(self, opt: Optimizer, rng: np.random.Generator) -> dict[str, Any]:
         """Copies of everything a resumed run needs, taken at an epoch boundary."""
@@ -434,7 +408,9 @@ class Network:
         }
 
     def _write(self, path: str | Path, snapshot: dict[str, Any], config: dict[str, Any]) -> None:
-        atomic_save_npz(path, self._arrays(snapshot, config))
+        checkpoint_file.write(path, checkpoint_file.encode(
+            self.mlp, self.spec, snapshot["history"], self.metadata, snapshot["params"],
+            {**config, "rng_state": snapshot["rng_state"]}, snapshot["optimizer_state"]))
 
     def _restore(self, saved: Network, opt: Optimizer, rng: np.random.Generator) -> None:
         if saved._resume is None:
@@ -466,8 +442,7 @@ def _check_positive(name: str, value: int) -> None:
         raise SpecError(f"{name} must be a positive integer, found {value!r}")
 
 
-def _diverged(epoch: int, loss: float, checkpoint: str | Path | None, good: Any) -> str:
-    kept = (f"; the last good checkpoint (epoch {len(good['history']['loss'])}) is kept in "
-            f"{checkpoint}" if checkpoint is not None and good is not None else "")
-    return (f"training diverged at epoch {epoch}: the loss is {loss}{kept}; "
-            "try a smaller learning rate")
+def diverged_path(path: str | Path) -> Path:
+    """Where a diverged run leaves its last good state beside an existing model: a.npz -> a.diverged.npz."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.diverged{path.suffix}")

@@ -9,6 +9,10 @@ import typer
 
 from gradtrace.cli.app import app
 from gradtrace.errors import GradtraceError
+from gradtrace.io import PDF, PNG, SVG, atomic_write_bytes, check_output
+
+# The kind of file each picture format replaces without --force.
+OUTPUT_KINDS = {"svg": SVG, "png": PNG, "pdf": PDF}
 
 
 @app.command()
@@ -30,6 +34,9 @@ def draw(
     step: Annotated[int, typer.Option(
         help="Which training step to draw (1 = the first).",
     )] = 1,
+    force: Annotated[bool, typer.Option(
+        help="Replace an existing -o file even if it is not an image of that format.",
+    )] = False,
 ) -> None:
     """Draw the network with the numbers of one training step on it.
 
@@ -52,10 +59,9 @@ def draw(
         raise GradtraceError(f"--precision {precision}: expected 1 to 17 significant digits")
     if step < 1:
         raise GradtraceError(f"--step {step}: steps count from 1")
+    check_output(output, kind=OUTPUT_KINDS[fmt_name], inputs=(spec,), force=force)
     loaded = load_spec(spec)
     trace = trace_spec(loaded, steps=step)
     data = diagram.render_bytes(trace, fmt_name, show, step - 1, precision)
-    from gradtrace.io import atomic_write_bytes
-
     atomic_write_bytes(output, data)
     typer.echo(f"wrote {output}", err=True)

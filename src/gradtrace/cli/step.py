@@ -15,7 +15,7 @@ from rich.table import Table
 from gradtrace.cli.app import app
 from gradtrace.core.gradcheck import DEFAULT_ABSOLUTE_TOLERANCE, DEFAULT_STEP, DEFAULT_TOLERANCE
 from gradtrace.errors import GradientCheckError, GradtraceError
-from gradtrace.io import atomic_write_bytes, atomic_write_text
+from gradtrace.io import PDF, TEXT, atomic_write_bytes, atomic_write_text, check_output
 from gradtrace.render import text as text_renderer
 from gradtrace.render.options import RenderOptions, renderer
 from gradtrace.spec import example_names, load_spec
@@ -94,6 +94,9 @@ def step(
     width: Annotated[int | None, typer.Option(
         min=40, help="Text width in columns (default: the terminal's).",
     )] = None,
+    force: Annotated[bool, typer.Option(
+        help="Replace an existing -o file of another kind (e.g. a model or an image).",
+    )] = False,
 ) -> None:
     """Work out training steps: every z, a, cost, delta, gradient and new weight.
 
@@ -109,6 +112,11 @@ def step(
     """
     if interactive and fmt is not Format.html:
         raise GradtraceError("--interactive needs --format html")
+    if output is not None and str(output) == "-":
+        output = None  # -o - is standard output
+    if output is not None:
+        check_output(output, kind=PDF if fmt is Format.pdf else TEXT,
+                     inputs=[spec] if spec else [], force=force)
     loaded = load_spec(spec)
     trace = trace_spec(loaded, steps, name=loaded.name or (Path(spec).stem if spec else "seed"))
     options = RenderOptions(

@@ -22,9 +22,17 @@ from gradtrace.cli.app import app
 from gradtrace.core.optimizers import OPTIMIZERS
 from gradtrace.data import Dataset, dataset_names, load_csv, load_dataset, load_features
 from gradtrace.data.synthetic import plane_grid
-from gradtrace.errors import GradtraceError, ShapeError, SpecError, UnknownNameError, unknown_name
-from gradtrace.io import atomic_write_text
-from gradtrace.network import EpochLog, Network, print_progress
+from gradtrace.errors import DataError, ShapeError, SpecError, UnknownNameError, unknown_name
+from gradtrace.io import (
+    CHECKPOINT,
+    PNG,
+    TEXT,
+    atomic_write_bytes,
+    atomic_write_text,
+    check_output,
+    write_stdout,
+)
+from gradtrace.network import EpochLog, Network, progress_due
 from gradtrace.spec import Spec, load_spec
 
 # Grid points per axis of the decision-boundary plot.
@@ -32,35 +40,56 @@ BOUNDARY_RESOLUTION = 200
 
 
 def _data(spec: Spec, data: str | None, target: str | None, standardize: bool, samples: int,
-          noise: float | None, seed: int) -> tuple[NDArray[Any], NDArray[Any], Dataset | None]:
-    """(X, Y) from --data (a CSV path or dataset name), the spec's dataset, or its [data] table."""
+          noise: float | None, seed: int, header: bool) -> tuple[NDArray[Any], Dataset | None]:
+    """X and its dataset from --data (a CSV path or dataset name) or the spec's dataset; without
+    either, the spec's [data] table (no Dataset: its targets are already numbers)."""
     name = data or spec.training.dataset
     if name is None:
-        X, Y = spec.arrays()  # SpecError naming [data] when there is none
-        return X, Y, None
-    looks_like_file = name.endswith(".csv") or os.sep in name or Path(name).is_file()
-    if looks_like_file:
-        dataset = load_csv(name, _target(target), standardize=standardize)
+        X, _ = spec.arrays()  # SpecError naming [data] when there is none
+        return X, None
+    if _is_file(name):
+        dataset = load_csv(name, _target(target), standardize=standardize, header=header)
     elif name in dataset_names():
         dataset = load_dataset(name, n=samples, noise=noise, seed=seed)
         dataset = dataset.standardized() if standardize else dataset
     else:
         raise UnknownNameError(unknown_name("dataset (or .csv file)", name, dataset_names()))
-    return dataset.X, dataset.targets(), dataset
+    return dataset.X, dataset
+
+
+def _is_file(name: str) -> bool:
+    return name.endswith(".csv") or os.sep in name or Path(name).is_file()
 
 
 def _target(target: str | None) -> str | int | None:
     return int(target) if target is not None and target.lstrip("-").isdigit() else target
 
 
-def _check_fits(net: Network, X: NDArray[Any], Y: NDArray[Any], source: str) -> None:
+def _check_fits(net: Network, n_features: int, n_outputs: int, source: str) -> None:
     sizes = net.sizes
-    if X.shape[1] != sizes[0] or Y.shape[1] != sizes[-1]:
-        wanted = [X.shape[1], *sizes[1:-1], Y.shape[1]]
+    if n_features != sizes[0] or n_outputs != sizes[-1]:
+        wanted = [n_features, *sizes[1:-1], n_outputs]
         raise ShapeError(
-            f"{source} has {X.shape[1]} features and {Y.shape[1]} outputs, but the network's "
+            f"{source} has {n_features} features and {n_outputs} outputs, but the network's "
             f"sizes are {sizes}; set sizes = {wanted} in the spec"
         )
+
+
+def _outputs_needed(net: Network, dataset: Dataset) -> int:
+    """One output unit per class, or a single 0/1 output for two classes."""
+    two_classes = dataset.class_names is not None and len(dataset.class_names) == 2
+    return 1 if two_classes and net.sizes[-1] == 1 else dataset.n_outputs
+
+
+def _check_loss_fits(net: Network, dataset: Dataset, source: str) -> None:
+    """A probability loss needs class labels (or numbers in [0, 1]), not arbitrary numbers."""
+    if net.is_classifier and dataset.class_names is None:
+        low, high = float(dataset.y.min()), float(dataset.y.max())
+        if low < 0.0 or high > 1.0:
+            raise DataError(
+                f"{source}: the target {dataset.target_name!r} holds numbers from {low:g} to "
+                f"{high:g}, but {net.mlp.loss.name} needs class labels or probabilities in "
+                "[0, 1]; use a regression loss (mse) with a linear output, or class labels")
 
 
 class _RichProgress:
@@ -129,8 +158,12 @@ def train(
     seed: Annotated[int, typer.Option(help="Seeds shuffling and generated datasets.")] = 0,
     samples: Annotated[int, typer.Option(help="Points for a generated 2-D dataset.")] = 400,
     noise: Annotated[float | None, typer.Option(help="Noise of a generated 2-D dataset.")] = None,
+    no_header: Annotated[bool, typer.Option(
+        "--no-header", help="The CSV's first line is data, not column names.")] = False,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Save the trained model (.npz, no pickle) here.")] = None,
+    force: Annotated[bool, typer.Option(
+        help="Replace an existing -o/--plot/--boundary file that is not of its kind.")] = False,
     checkpoint_every: Annotated[int, typer.Option(
         help="Also save to -o every K epochs (always at the end and on Ctrl-C).")] = 0,
     resume: Annotated[bool, typer.Option(
@@ -144,25 +177,41 @@ def train(
     training, opt_spec = model_spec.training, model_spec.optimizer
     if (checkpoint_every or resume) and output is None:
         raise SpecError("--checkpoint-every and --resume need -o FILE.npz to save the run in")
+    inputs = [path for path in (spec, data or training.dataset) if path is not None]
+    for option, path, kind in (("-o", output, CHECKPOINT), ("--plot", plot, PNG),
+                               ("--boundary", boundary, PNG)):
+        if path is not None:  # before any work: a bad path fails now, not after training
+            check_output(path, kind=kind, inputs=inputs, force=force, option=option)
     if boundary is not None and model_spec.layer_sizes()[0] != 2:
         raise ShapeError(f"--boundary needs 2 inputs; this network takes "
                          f"{model_spec.layer_sizes()[0]}")
     name = optimizer or opt_spec.name
     if name not in OPTIMIZERS:
         raise UnknownNameError(unknown_name("optimizer", name, OPTIMIZERS))
-    X, Y, dataset = _data(model_spec, data, target, standardize, samples, noise, seed)
+    total = epochs if epochs is not None else training.epochs
+    start = _resumed_epochs(output, resume)
+    if output is not None and start >= total > 0:
+        print(f"nothing trained: {output} already holds {start} epochs and --epochs {total} "
+              f"counts the checkpoint's epochs too; pass --epochs {start + total} to train "
+              f"{total} more")
+        return
+    X, dataset = _data(model_spec, data, target, standardize, samples, noise, seed,
+                       not no_header)
     net = Network.from_spec(model_spec)
-    if dataset is not None and dataset.class_names is not None and len(dataset.class_names) == 2 \
-            and net.sizes[-1] == 1:
-        Y = dataset.y.reshape(-1, 1).astype(np.float64)  # two classes, one sigmoid output
-    _check_fits(net, X, Y, data or training.dataset or "the spec's [data]")
+    source = data or training.dataset or "the spec's [data]"
+    if dataset is None:
+        Y = model_spec.arrays()[1]
+    else:
+        _check_fits(net, X.shape[1], _outputs_needed(net, dataset), source)
+        _check_loss_fits(net, dataset, source)
+        Y = dataset.targets(net.sizes[-1])  # one-hot, or 0/1 for one output
+    _check_fits(net, X.shape[1], Y.shape[1], source)
     if dataset is not None:
         net.metadata = _metadata(dataset)
-    total = epochs if epochs is not None else training.epochs
     console = Console(stderr=False)
-    start = Network.load(output).history.epochs if resume and output and output.exists() else 0
+    out = _Stdout()
     live = _RichProgress(console, total, start) if console.is_terminal and not quiet else None
-    callback = None if quiet else live or print_progress
+    callback = None if quiet else live or out.progress
     started = time.perf_counter()
     try:
         if live is not None:
@@ -186,13 +235,41 @@ def train(
     finally:
         if live is not None:
             live.progress.stop()
-    _summary(net, history.epochs, time.perf_counter() - started, output)
+    out.line(_summary(net, history.epochs - start, time.perf_counter() - started, output))
     if plot is not None:
         plot_history(net, plot)
-        print(f"wrote {plot}")
+        out.line(f"wrote {plot}")
     if boundary is not None:
         plot_boundary(net, X, Y, boundary)
-        print(f"wrote {boundary}")
+        out.line(f"wrote {boundary}")
+
+
+def _resumed_epochs(output: Path | None, resume: bool) -> int:
+    """Epochs the checkpoint to resume already holds (validated now, before any work)."""
+    if not resume or output is None:
+        return 0
+    if not output.exists():
+        print(f"gradtrace: {output} does not exist yet; starting a new run", file=sys.stderr)
+        return 0
+    return Network.load(output).history.epochs
+
+
+class _Stdout:
+    """Lines for standard output. When the reader goes away (``gradtrace train | head -1``)
+    training carries on without them and still saves its files; the exit code stays 0."""
+
+    def __init__(self) -> None:
+        self.open = True
+
+    def line(self, text: str) -> None:
+        if self.open and not write_stdout(text + "\n"):
+            self.open = False
+            print("gradtrace: standard output was closed; training goes on without progress "
+                  "lines and still writes its files", file=sys.stderr)
+
+    def progress(self, log: EpochLog) -> None:
+        if progress_due(log):
+            self.line(log.line())
 
 
 def _metadata(dataset: Dataset) -> dict[str, Any]:
@@ -203,16 +280,17 @@ def _metadata(dataset: Dataset) -> dict[str, Any]:
     return meta
 
 
-def _summary(net: Network, epochs: int, seconds: float, output: Path | None) -> None:
+def _summary(net: Network, epochs: int, seconds: float, output: Path | None) -> str:
     history = net.history
-    parts = [f"trained {epochs} epochs in {seconds:.2f} s", f"loss {history.loss[-1]:.4f}"]
+    done = f" (now {history.epochs} in all)" if history.epochs != epochs else ""
+    parts = [f"trained {epochs} epochs{done} in {seconds:.2f} s", f"loss {history.loss[-1]:.4f}"]
     if history.accuracy:
         parts.append(f"accuracy {history.accuracy[-1]:.3f}")
     if history.val_loss:
         parts.append(f"val_loss {history.val_loss[-1]:.4f}")
     if output is not None:
         parts.append(f"saved {output}")
-    print("; ".join(parts))
+    return "; ".join(parts)
 
 
 # ---- plots ---------------------------------------------------------------------------------
@@ -272,16 +350,11 @@ def plot_boundary(net: Network, X: NDArray[Any], Y: NDArray[Any], path: Path) ->
 def _save(fig: Any, plt: Any, path: Path) -> None:
     import io
 
-    from gradtrace.io import atomic_write_bytes
-
     buffer = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)
-    try:
-        atomic_write_bytes(path, buffer.getvalue())
-    except OSError as error:
-        raise GradtraceError(f"{path}: cannot write the plot: {error.strerror}") from None
+    atomic_write_bytes(path, buffer.getvalue())  # OutputError (one line) if it cannot
 
 
 # ---- predict -------------------------------------------------------------------------------
@@ -301,12 +374,21 @@ def predict(
     model: Annotated[Path, typer.Argument(help="A model saved by gradtrace train -o.")],
     data: Annotated[Path, typer.Option("--data", "-d", help="CSV file of samples.")],
     output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Write predictions here (default: standard output).")] = None,
+        "--output", "-o", help="Write predictions here (default, or -: standard output).")] = None,
+    no_header: Annotated[bool, typer.Option(
+        "--no-header", help="The CSV's first line is data: exactly the features, in order.")
+    ] = False,
+    force: Annotated[bool, typer.Option(
+        help="Replace an existing -o file even if it is not text.")] = False,
 ) -> None:
+    if output is not None and str(output) == "-":
+        output = None
+    if output is not None:
+        check_output(output, kind=TEXT, inputs=(model, data), force=force)
     net = Network.load(model)
     meta = net.metadata
-    names = meta.get("feature_names") or [f"x{i + 1}" for i in range(net.sizes[0])]
-    X, _ = load_features(data, names)
+    X, _ = load_features(data, meta.get("feature_names"), n_features=net.sizes[0],
+                         header=not no_header)
     if X.shape[1] != net.sizes[0]:
         raise ShapeError(f"{data} has {X.shape[1]} feature columns; the model takes {net.sizes[0]}")
     if "mean" in meta:
@@ -314,7 +396,7 @@ def predict(
     out = net.predict(X)
     text = _predictions_csv(net, out, meta.get("class_names"))
     if output is None:
-        sys.stdout.write(text)
+        write_stdout(text)  # a reader that stops early (| head) is not an error
     else:
         atomic_write_text(output, text)
         print(f"wrote {X.shape[0]} predictions to {output}", file=sys.stderr)

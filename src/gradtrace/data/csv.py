@@ -50,6 +50,16 @@ def _first_row(
     return rows, first
 
 
+def _header(path: Path, line: int, fields: list[str]) -> list[str]:
+    """The column names of a header line; a line of numbers is data, so that is an error."""
+    if all(_number(field) is not None for field in fields):
+        shown = ",".join(field.strip() for field in fields[:6]) + (",..." if len(fields) > 6 else "")
+        raise CSVError(path, f"the first line ({shown}) is all numbers: it looks like data, not "
+                             "column names; add a header line, or pass --no-header "
+                             "(header=False) to read it as data", line)
+    return [name.strip() or f"column_{i + 1}" for i, name in enumerate(fields)]
+
+
 def _rows(path: Path, delimiter: str) -> Iterator[tuple[int, list[str]]]:
     """(line number, fields) for each non-blank record."""
     try:
@@ -113,7 +123,7 @@ def load_csv(
     rows, first = _first_row(path, delimiter)
     header_line, header_fields = first
     if header:
-        names = [name.strip() or f"column_{i + 1}" for i, name in enumerate(header_fields)]
+        names = _header(path, header_line, header_fields)
         body: Iterator[tuple[int, list[str]]] = rows
     else:
         names = [f"column_{i + 1}" for i in range(len(header_fields))]
@@ -193,29 +203,45 @@ def _format(value: float) -> str:
 
 
 def load_features(
-    path: str | Path, feature_names: Sequence[str], *, header: bool = True, delimiter: str = ","
+    path: str | Path, feature_names: Sequence[str] | None, *, n_features: int | None = None,
+    header: bool = True, delimiter: str = ",",
 ) -> tuple[NDArray[np.float64], list[str]]:
-    """The feature columns a model was trained on, for prediction: (X (n, n_features), header).
+    """The feature columns a model was trained on, for prediction: (X (n, n_features), names).
 
-    With a header, columns are picked by the training feature names (any other column, such as
-    the target, is ignored); without one, the file must hold exactly the features, in order.
+    With a header, columns are picked by the training ``feature_names`` (any other column, such
+    as the target, is ignored); a header that lacks one of them is an error, never a guess. A
+    model without saved names (``None``) takes a header of exactly ``n_features`` columns in
+    order. Without a header the file must hold exactly the features, in order.
     """
     path = Path(path)
+    wanted = list(feature_names) if feature_names is not None else None
+    n = len(wanted) if wanted is not None else n_features
+    if n is None:
+        raise ValueError("give feature_names or n_features")
     rows, first = _first_row(path, delimiter)
     line, fields = first
-    names = [name.strip() for name in fields]
-    if header and all(name in names for name in feature_names):
-        columns = [names.index(name) for name in feature_names]
-        body: Iterator[tuple[int, list[str]]] = rows
-    elif header and len(names) == len(feature_names):
-        columns, body = list(range(len(names))), rows  # same count: take them in order
-    elif not header and len(names) == len(feature_names):
-        columns, body, names = list(range(len(names))), _chain(first, rows), list(feature_names)
+    body: Iterator[tuple[int, list[str]]] = rows
+    if not header:
+        if len(fields) != n:
+            raise CSVError(path, f"{len(fields)} columns; without a header the file must hold "
+                                 f"exactly the model's {n} features, in order", line)
+        columns, body = list(range(n)), _chain(first, rows)
+        names = wanted or [f"column_{c + 1}" for c in range(n)]
     else:
-        missing = [name for name in feature_names if name not in names]
-        raise CSVError(path, f"the model takes {len(feature_names)} features "
-                             f"({', '.join(feature_names)}); the header lacks {', '.join(missing)}",
-                       line)
+        names = _header(path, line, fields)
+        if wanted is not None and all(name in names for name in wanted):
+            columns = [names.index(name) for name in wanted]
+        elif wanted is not None:
+            missing = [name for name in wanted if name not in names]
+            raise CSVError(path, f"the model takes {n} features ({_listed(wanted)}); the header "
+                                 f"({_listed(names)}) lacks {_listed(missing)}; name the columns "
+                                 "as in training, or pass --no-header for a file of just the "
+                                 "features in order", line)
+        elif len(names) == n:
+            columns = list(range(n))  # the model saved no names: the columns in order
+        else:
+            raise CSVError(path, f"{len(names)} columns; the model (saved without feature "
+                                 f"names) takes exactly {n} features, in order", line)
     X: list[list[float]] = []
     for line, fields in body:
         if len(fields) != len(names):
@@ -230,6 +256,12 @@ def load_features(
                                line, c + 1, names[c])
             row.append(value)
         X.append(row)
+        if len(X) * len(names) > MAX_CELLS:
+            raise CSVError(path, f"more than {MAX_CELLS:,} values; the loader caps file size", line)
     if not X:
         raise CSVError(path, "no data rows; add one row per sample", line)
     return np.array(X, dtype=np.float64), [names[c] for c in columns]
+
+
+def _listed(names: Sequence[str], most: int = 8) -> str:
+    return ", ".join(names[:most]) + (", ..." if len(names) > most else "")
