@@ -209,17 +209,19 @@ def create_app(initial_spec: dict[str, Any] | None = None,
         """One built-in example's spec, as the JSON form of its TOML file."""
         return _example(name)
 
-    def normalise(data: Any) -> dict[str, Any]:
+    # The POST routes return JSON themselves: FastAPI's own serialisation would turn an inf or NaN
+    # into a silent null; JSON.render refuses them instead.
+    def normalise(data: Any) -> JSON:
         explicit = explicit_spec(validate_spec(data))
-        return {"spec": explicit, "toml": to_toml(explicit)}
+        return JSON({"spec": explicit, "toml": to_toml(explicit)})
 
     @app.post("/api/spec", openapi_extra=SPEC_DOC)
-    def spec_route(body: Body) -> dict[str, Any]:
+    def spec_route(body: Body) -> JSON:
         """Validate a spec; return it with explicit weights, and as TOML text."""
         return normalise(body)
 
     @app.post("/api/spec/text", openapi_extra=_body_doc(SpecText.model_json_schema()))
-    def from_text(body: Body) -> dict[str, Any]:
+    def from_text(body: Body) -> JSON:
         """Read an uploaded spec file's text (TOML, JSON or YAML); the same as POST /api/spec."""
         request: SpecText = _model(SpecText, body)
         try:
@@ -229,7 +231,7 @@ def create_app(initial_spec: dict[str, Any] | None = None,
         return normalise(data)
 
     @app.post("/api/step", openapi_extra=SPEC_DOC)
-    def step(body: Body) -> dict[str, Any]:
+    def step(body: Body) -> JSON:
         """Trace ``steps`` training steps of the spec: the ``gradtrace.trace/1`` JSON."""
         spec = validate_spec(body)
         _limit("steps", spec.steps, limits.MAX_STEP_STEPS, "steps", "; use /api/train for more")
@@ -239,10 +241,10 @@ def create_app(initial_spec: dict[str, Any] | None = None,
             trace = trace_spec(spec)
         except LimitError as error:
             raise RequestError(413, "", str(error), "limit") from None
-        return _finite(to_dict(trace))
+        return JSON(_finite(to_dict(trace)))
 
     @app.post("/api/train", openapi_extra=_body_doc(TrainRequest.model_json_schema()))
-    def train_endpoint(body: Body) -> dict[str, Any]:
+    def train_endpoint(body: Body) -> JSON:
         """Train a copy of the spec's network: new spec, loss history, boundary grid.
 
         One request computes for at most limits.MAX_TRAIN_SECONDS; over it, a 413 names the budget.
@@ -255,7 +257,7 @@ def create_app(initial_spec: dict[str, Any] | None = None,
         settings = TrainSettings(request.dataset, request.points, request.noise, request.seed,
                                  request.steps, request.grid)
         try:
-            return train(spec, settings)
+            return JSON(train(spec, settings))
         except TrainInputError as error:
             raise RequestError(422, error.field, str(error)) from None
         except limits.WebLimitError as error:

@@ -106,7 +106,7 @@ async def json_body(request: Request) -> Any:
     media = content_type.split(";")[0].strip().lower()
     if media not in JSON_TYPES and not (media.startswith("application/") and media.endswith("+json")):
         raise RequestError(415, "", f"request body: expected Content-Type application/json, found "
-                           f"{shown(content_type or 'none', 60)}; send the spec as JSON",
+                           f"{shorten(media or 'none', 60)!r}; send the spec as JSON",
                            "content_type")
     return decode_json(await request.body())
 
