@@ -28,7 +28,7 @@ REQUEST = {
 
 
 def main() -> None:
-    client = TestClient(create_app())
+    client = TestClient(create_app(), base_url="http://127.0.0.1")  # the server's Host check
     client.post("/api/train", json=REQUEST)  # warm up imports and caches
     server, round_trip = [], []
     for _ in range(REPEATS):

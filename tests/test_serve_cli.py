@@ -6,8 +6,10 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from gradtrace.cli.serve import is_loopback
@@ -57,3 +59,42 @@ def test_a_port_in_use_is_one_line() -> None:
 def test_loopback_detection() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
+
+
+def time_wait_port() -> int:
+    """A port whose only trace is a connection in TIME_WAIT: the server side closed first."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn's listener
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port: int = listener.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            accepted, _ = listener.accept()
+            accepted.close()  # the side that closes first keeps the port in TIME_WAIT
+            client.recv(1)  # sees the close
+    return port
+
+
+def test_a_port_in_time_wait_can_be_served() -> None:
+    port = time_wait_port()
+    with socket.socket() as plain, pytest.raises(OSError):  # the state the old check refused
+        plain.bind(("127.0.0.1", port))
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    server = subprocess.Popen([sys.executable, "-m", "gradtrace", "serve", "--port", str(port),
+                               "--no-browser"], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stderr is not None
+        line = server.stderr.readline()
+        assert f"serving on http://127.0.0.1:{port}/" in line, line
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/api/session", timeout=5)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and server.poll() is None
+                time.sleep(0.1)
+        assert answer.json() == {"spec": None}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

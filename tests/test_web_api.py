@@ -19,7 +19,9 @@ from gradtrace.web.standalone import render_interactive
 
 @pytest.fixture(scope="module")
 def client() -> TestClient:
-    return TestClient(create_app())
+    # the server answers only to loopback Host names (web/guard.py); TestClient's default is
+    # "testserver"
+    return TestClient(create_app(), base_url="http://127.0.0.1")
 
 
 @pytest.fixture(scope="module")

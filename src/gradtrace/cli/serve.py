@@ -36,7 +36,11 @@ def parse_port(text: str) -> int:
 
 
 def check_bindable(host: str, port: int) -> None:
-    """Raise GradtraceError when ``host:port`` cannot be listened on (unknown host, port in use)."""
+    """Raise GradtraceError when ``host:port`` cannot be listened on (unknown host, port in use).
+
+    The probe sets SO_REUSEADDR, as uvicorn's own socket does: a port whose last connection is in
+    TIME_WAIT (a server stopped a minute ago) is free to listen on, and only a listener refuses it.
+    """
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
@@ -44,6 +48,7 @@ def check_bindable(host: str, port: int) -> None:
                              "use 127.0.0.1 (the default)") from None
     family, kind, proto, _, address = infos[0]
     with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(address)
         except OSError as error:
@@ -79,4 +84,4 @@ def serve(
     print(f"gradtrace: serving on {url} (Ctrl+C stops it)", file=sys.stderr)
     if not no_browser:
         threading.Timer(0.8, webbrowser.open, args=(url,)).start()
-    uvicorn.run(create_app(initial), host=host, port=number, log_level="warning")
+    uvicorn.run(create_app(initial, listen_host=host), host=host, port=number, log_level="warning")

@@ -1,8 +1,10 @@
 """The FastAPI app: a JSON API over the engine, and the static page that consumes it.
 
 Every number the page shows comes from here. Errors are JSON ``{"message": one line, "detail":
-[{"loc", "msg", "type"}]}``: 422 for a bad request (field path, what was wrong, how to fix it),
-413 for a request over a documented cap (web/limits.py), 404 for an unknown example.
+[{"loc", "msg", "type"}]}`` (web/responses.py, bounded in size): 422 for a bad request (field path,
+what was wrong, how to fix it), 413 for a request over a documented cap (web/limits.py), 415 for a
+body that is not JSON, 404 for an unknown example or path, 400/403 for another host or origin
+(web/guard.py). Bad input never gets a 500.
 """
 
 from __future__ import annotations
@@ -12,19 +14,18 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import Body, FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.responses import Response
+from starlette.exceptions import HTTPException
 
 from gradtrace import notation
 from gradtrace.core.activations import ACTIVATIONS
 from gradtrace.core.losses import LOSSES
 from gradtrace.data.synthetic import GENERATORS
-from gradtrace.errors import GradtraceError, LimitError, SpecError, UnknownNameError, unknown_name
+from gradtrace.errors import LimitError, SpecError, UnknownNameError, unknown_name
 from gradtrace.spec import (
     Spec,
     describe_validation_error,
@@ -35,23 +36,18 @@ from gradtrace.spec import (
 )
 from gradtrace.trace.json import to_dict
 from gradtrace.web import limits
+from gradtrace.web.guard import Guard
+from gradtrace.web.responses import JSON, RequestError, error_response, invalid, json_body, shown
 from gradtrace.web.specs import explicit_spec, to_toml
 from gradtrace.web.training import SPEC_DATA, TrainInputError, TrainSettings, train
 from gradtrace.workflow import trace_spec
 
 STATIC = Path(str(resources.files("gradtrace.web").joinpath("static")))
 DATASETS = (*GENERATORS, SPEC_DATA)
-# The page loads nothing from anywhere but this server (no CDN, works offline).
+# The page loads nothing from anywhere but this server (no CDN, works offline), and no other
+# site may frame it (clickjacking).
 CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
-       "connect-src 'self'; object-src 'none'; base-uri 'none'")
-
-
-class RequestError(GradtraceError):
-    """A request the API refuses: ``status``, the field path and a one-line message."""
-
-    def __init__(self, status: int, field: str, message: str, kind: str = "value_error") -> None:
-        self.status, self.field, self.kind = status, field, kind
-        super().__init__(f"{field}: {message}" if field else message)
+       "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 
 
 class TrainRequest(BaseModel):
@@ -63,7 +59,7 @@ class TrainRequest(BaseModel):
     dataset: str = Field("xor", description=f"one of {', '.join(DATASETS)}")
     points: int = Field(200, ge=4, description=f"dataset size (at most {limits.MAX_POINTS})")
     noise: float | None = Field(None, ge=0.0, le=5.0, description="None: the dataset's default")
-    seed: int = Field(0, ge=0, description="the dataset's random seed")
+    seed: int = Field(0, ge=0, lt=2**32, description="the dataset's random seed")
     steps: int = Field(100, ge=1, description=f"optimiser steps (at most {limits.MAX_TRAIN_STEPS})")
     grid: int = Field(50, ge=0, description=f"boundary grid side, 0 for none (≤ {limits.MAX_GRID})")
 
@@ -75,9 +71,6 @@ class TrainRequest(BaseModel):
         return value
 
 
-SpecBody = Annotated[dict[str, Any], Body(description="a spec's fields (README 'Spec format')")]
-
-
 class SpecText(BaseModel):
     """POST /api/spec/text: a spec file's text and its format."""
 
@@ -87,11 +80,23 @@ class SpecText(BaseModel):
     format: Literal["toml", "json", "yaml", "yml"] = "toml"
 
 
+Body = Annotated[Any, Depends(json_body)]  # decoded in one place: web/responses.py
+
+
+def _body_doc(schema: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI text for a JSON body the route decodes itself (FastAPI cannot see it)."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+SPEC_DOC = _body_doc({"type": "object", "description": "a spec's fields (README 'Spec format')"})
+
+
 def validate_spec(data: Any, prefix: str = "") -> Spec:
     """A Spec from request JSON, or a RequestError with spec.py's message and field path."""
     if not isinstance(data, dict):
-        raise RequestError(422, prefix.rstrip("."), f"expected a JSON object of spec fields, "
-                           f"found {type(data).__name__}")
+        where = "" if prefix else "request body "
+        raise RequestError(422, prefix.rstrip("."), f"{where}should be a valid dictionary: a JSON "
+                           f"object of spec fields (found {shown(data)})", "dict_type")
     try:
         spec = Spec.model_validate(data)
     except ValidationError as error:
@@ -106,6 +111,13 @@ def validate_spec(data: Any, prefix: str = "") -> Spec:
     return spec
 
 
+def _model(model: type[TrainRequest] | type[SpecText], data: Any) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise invalid(error.errors()) from None
+
+
 def _limit(field: str, value: int, cap: int, what: str, hint: str = "") -> None:
     try:
         limits.check_count(field, value, cap, what, hint)
@@ -113,62 +125,50 @@ def _limit(field: str, value: int, cap: int, what: str, hint: str = "") -> None:
         raise RequestError(413, field, str(error).removeprefix(f"{field}: "), "limit") from None
 
 
-def _error_response(status: int, loc: list[str | int], message: str, kind: str) -> JSONResponse:
-    return JSONResponse(
-        {"message": message, "detail": [{"loc": loc, "msg": message, "type": kind}]},
-        status_code=status,
-    )
-
-
-def _loc(field: str, where: str = "body") -> list[str | int]:
-    """"layers[0].weights" -> ["body", "layers", 0, "weights"], as FastAPI writes locations."""
-    parts: list[str | int] = [where]
-    for name in field.replace("[", ".[").split(".") if field else []:
-        if name:
-            parts.append(int(name[1:-1]) if name.startswith("[") else name)
-    return parts
-
-
 async def _request_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestError)
-    where = "path" if error.kind == "not_found" else "body"
-    return _error_response(error.status, _loc(error.field, where), str(error), error.kind)
+    loc = ["path", *error.loc[1:]] if error.kind == "not_found" else error.loc
+    return error_response(error.status, loc, str(error), error.kind)
 
 
 async def _validation_error(_: Request, error: Exception) -> JSONResponse:
-    """FastAPI's own body checks (malformed JSON, wrong types) as one readable line."""
+    """FastAPI's own parameter checks, as the same one readable line as the body's."""
     assert isinstance(error, RequestValidationError)
-    first = error.errors()[0]
-    loc = list(first["loc"])
-    if first["type"] == "json_invalid":
-        reason = first.get("ctx", {}).get("error", "syntax error")
-        message = f"request body: malformed JSON at character {loc[-1]}: {reason}"
-        return _error_response(422, ["body"], message, "json_invalid")
-    field = field_path(tuple(loc[1:]))
-    msg = str(first["msg"]).removeprefix("Value error, ")
-    found = "" if first["type"] == "value_error" else f" (found {json.dumps(first.get('input'))})"
-    message = f"{field}: {msg}{found}" if field else f"request body: {msg}{found}"
-    return _error_response(422, loc, message, str(first["type"]))
+    first = invalid(list(error.errors()))
+    return error_response(422, first.loc[1:] or ["body"], str(first), first.kind)
 
 
-class _BodyCap(BaseHTTPMiddleware):
-    """413 for a request body declared larger than MAX_BODY_BYTES, before it is read."""
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
+    """Starlette's own answers (unknown path, wrong method) in the API's error format."""
+    assert isinstance(error, HTTPException)
+    message = f"{request.method} {request.url.path}: {error.detail}"
+    allow = {k.lower(): v for k, v in (error.headers or {}).items()}.get("allow")
+    if allow:
+        message += f"; this path takes {allow}"
+    return error_response(error.status_code, ["path"], message, "http", error.headers)
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limits.MAX_BODY_BYTES:
-            return _error_response(413, ["body"], f"request body of {int(declared):,} bytes; "
-                                   f"the cap is {limits.MAX_BODY_BYTES:,}", "limit")
-        return await call_next(request)
+
+async def _server_error(_: Request, error: Exception) -> JSONResponse:
+    """A bug, not bad input: a JSON 500 that names nothing of the server's insides."""
+    return error_response(500, [], f"internal error ({type(error).__name__}) in gradtrace; "
+                          "please report it with the request that caused it", "internal")
 
 
-def create_app(initial_spec: dict[str, Any] | None = None) -> FastAPI:
-    """The app; ``initial_spec`` (a spec mapping) is what the page opens with (default: seed)."""
+def create_app(initial_spec: dict[str, Any] | None = None,
+               listen_host: str = "127.0.0.1") -> FastAPI:
+    """The app; ``initial_spec`` (a spec mapping) is what the page opens with (default: seed).
+
+    ``listen_host`` is the address ``gradtrace serve --host`` listens on: the Host header may name
+    it besides the loopback names (web/guard.py).
+    """
+    # No /docs or /redoc: FastAPI loads them from a CDN, and nothing may load from the internet.
     app = FastAPI(title="gradtrace", summary="Backpropagation, step by step, in the browser",
-                  version="1")
-    app.add_middleware(_BodyCap)
+                  version="1", docs_url=None, redoc_url=None, default_response_class=JSON)
+    app.add_middleware(Guard, listen_host=listen_host)
     app.add_exception_handler(RequestError, _request_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _server_error)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -193,8 +193,8 @@ def create_app(initial_spec: dict[str, Any] | None = None) -> FastAPI:
                 "datasets": list(DATASETS)}
 
     @app.get("/api/limits")
-    def caps() -> dict[str, int]:
-        """The documented per-request caps."""
+    def caps() -> dict[str, float]:
+        """The documented per-request caps (train_seconds: the compute budget of /api/train)."""
         return {name.lower().removeprefix("max_"): getattr(limits, name)
                 for name in dir(limits) if name.startswith("MAX_")}
 
@@ -209,26 +209,31 @@ def create_app(initial_spec: dict[str, Any] | None = None) -> FastAPI:
         """One built-in example's spec, as the JSON form of its TOML file."""
         return _example(name)
 
-    @app.post("/api/spec")
-    def normalise(payload: SpecBody) -> dict[str, Any]:
-        """Validate a spec; return it with explicit weights, and as TOML text."""
-        spec = validate_spec(payload)
-        explicit = explicit_spec(spec)
-        return {"spec": explicit, "toml": to_toml(explicit)}
+    # The POST routes return JSON themselves: FastAPI's own serialisation would turn an inf or NaN
+    # into a silent null; JSON.render refuses them instead.
+    def normalise(data: Any) -> JSON:
+        explicit = explicit_spec(validate_spec(data))
+        return JSON({"spec": explicit, "toml": to_toml(explicit)})
 
-    @app.post("/api/spec/text")
-    def from_text(request: SpecText) -> dict[str, Any]:
+    @app.post("/api/spec", openapi_extra=SPEC_DOC)
+    def spec_route(body: Body) -> JSON:
+        """Validate a spec; return it with explicit weights, and as TOML text."""
+        return normalise(body)
+
+    @app.post("/api/spec/text", openapi_extra=_body_doc(SpecText.model_json_schema()))
+    def from_text(body: Body) -> JSON:
         """Read an uploaded spec file's text (TOML, JSON or YAML); the same as POST /api/spec."""
+        request: SpecText = _model(SpecText, body)
         try:
             data = parse_text(request.text, request.format, "upload")
         except SpecError as error:
             raise RequestError(422, "text", str(error).removeprefix("upload: ")) from None
         return normalise(data)
 
-    @app.post("/api/step")
-    def step(payload: SpecBody) -> dict[str, Any]:
+    @app.post("/api/step", openapi_extra=SPEC_DOC)
+    def step(body: Body) -> JSON:
         """Trace ``steps`` training steps of the spec: the ``gradtrace.trace/1`` JSON."""
-        spec = validate_spec(payload)
+        spec = validate_spec(body)
         _limit("steps", spec.steps, limits.MAX_STEP_STEPS, "steps", "; use /api/train for more")
         if spec.data is None:
             raise RequestError(422, "data", "the spec has no data; add data.input and data.target")
@@ -236,11 +241,15 @@ def create_app(initial_spec: dict[str, Any] | None = None) -> FastAPI:
             trace = trace_spec(spec)
         except LimitError as error:
             raise RequestError(413, "", str(error), "limit") from None
-        return _finite(to_dict(trace))
+        return JSON(_finite(to_dict(trace)))
 
-    @app.post("/api/train")
-    def train_endpoint(request: TrainRequest) -> dict[str, Any]:
-        """Train a copy of the spec's network: new spec, loss history, boundary grid."""
+    @app.post("/api/train", openapi_extra=_body_doc(TrainRequest.model_json_schema()))
+    def train_endpoint(body: Body) -> JSON:
+        """Train a copy of the spec's network: new spec, loss history, boundary grid.
+
+        One request computes for at most limits.MAX_TRAIN_SECONDS; over it, a 413 names the budget.
+        """
+        request: TrainRequest = _model(TrainRequest, body)
         spec = validate_spec(request.spec, "spec.")
         _limit("steps", request.steps, limits.MAX_TRAIN_STEPS, "steps", "; ask again to continue")
         _limit("points", request.points, limits.MAX_POINTS, "points")
@@ -248,9 +257,12 @@ def create_app(initial_spec: dict[str, Any] | None = None) -> FastAPI:
         settings = TrainSettings(request.dataset, request.points, request.noise, request.seed,
                                  request.steps, request.grid)
         try:
-            return train(spec, settings)
+            return JSON(train(spec, settings))
         except TrainInputError as error:
             raise RequestError(422, error.field, str(error)) from None
+        except limits.WebLimitError as error:
+            raise RequestError(413, error.field, str(error).removeprefix(f"{error.field}: "),
+                               "limit") from None
         except SpecError as error:
             raise RequestError(422, "spec.data", str(error)) from None
 

@@ -1,6 +1,9 @@
-"""Per-request caps of the web API (README "Limits"): one request never stalls the server.
+"""Per-request caps of the web API (README "In the browser"): one request never stalls the server.
 
-Each check names the field it is about, so the error reads like a validation error.
+Each check names the field it is about, so the error reads like a validation error. The size caps
+bound what one request can ask for; MAX_TRAIN_SECONDS bounds how long /api/train may compute,
+whatever the machine: the caps together (2000 steps of 2000 points through 8 layers of 64 units
+and a 200x200 grid) would take tens of seconds.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ MAX_STEP_STEPS = 20  # steps traced by one /api/step request
 MAX_TRAIN_STEPS = 2_000  # optimiser steps of one /api/train request
 MAX_POINTS = 2_000  # dataset points of one /api/train request
 MAX_GRID = 200  # decision-boundary grid side
+MAX_TRAIN_SECONDS = 2.0  # wall-clock compute budget of one /api/train request
 
 
 class WebLimitError(LimitError):
@@ -48,3 +52,15 @@ def check_count(field: str, value: int, cap: int, what: str, hint: str = "") -> 
     """Raise WebLimitError when ``value`` is over ``cap``."""
     if value > cap:
         raise WebLimitError(field, f"{value:,} {what} asked; one request is capped at {cap:,}{hint}")
+
+
+def check_time(field: str, projected: float, measured: str, budget: float = MAX_TRAIN_SECONDS) -> None:
+    """Raise WebLimitError when the projected seconds of a request are over ``budget``.
+
+    ``projected`` = seconds spent + (measured seconds per unit) x (units left); ``measured`` says
+    what it was measured over, for the message.
+    """
+    if projected > budget:
+        raise WebLimitError(field, f"training would take about {projected:.1f} s ({measured}); "
+                            f"one request is capped at a {budget:g} s budget; ask for fewer steps "
+                            "(the page continues where a request stopped), points or grid points")

@@ -18,6 +18,7 @@ from gradtrace.core.network import MLP, forward
 from gradtrace.core.training import Trainer, class_labels, is_classifier
 from gradtrace.data.synthetic import GENERATORS, plane_grid
 from gradtrace.spec import Spec
+from gradtrace.web import limits
 from gradtrace.web.specs import explicit_spec
 
 Array = NDArray[np.floating]
@@ -85,8 +86,19 @@ def boundary_grid(mlp: MLP, X: Array, size: int) -> dict[str, Any]:
     }
 
 
-def train(spec: Spec, settings: TrainSettings) -> dict[str, Any]:
-    """Train a copy of the spec's network; the new parameters, the losses and the grid."""
+# A grid point costs a forward pass, about a third of a training sample's forward + backward.
+GRID_POINT_COST = 1 / 3
+
+
+def train(spec: Spec, settings: TrainSettings,
+          budget: float = limits.MAX_TRAIN_SECONDS) -> dict[str, Any]:
+    """Train a copy of the spec's network; the new parameters, the losses and the grid.
+
+    After each step the time of the whole request is projected from the steps so far:
+    T = t_spent + (t_step)(steps left) + (t_step / n)(G²)(GRID_POINT_COST); over ``budget`` it
+    stops with a WebLimitError (413) instead of running on, so no request computes past the budget
+    by more than one step.
+    """
     started = time.perf_counter()
     mlp = spec.build_mlp()
     X, Y, labels = dataset_arrays(spec, settings)
@@ -96,11 +108,19 @@ def train(spec: Spec, settings: TrainSettings) -> dict[str, Any]:
     trainer = Trainer(mlp, spec.build_optimizer(), batch_size=X.shape[0])
     label_index = None if labels is None or not is_classifier(mlp) else labels.astype(np.intp)
     losses, correct = [], 0
+    grid_points = settings.grid ** 2 if X.shape[1] == 2 else 0
+    loop_started = time.perf_counter()
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
-        for _ in range(settings.steps):
+        for done in range(1, settings.steps + 1):
             totals = trainer.epoch(X, Y, label_index, None)
             losses.append(totals.loss_sum / totals.samples)
             correct = totals.correct
+            now = time.perf_counter()
+            per_step = (now - loop_started) / done
+            grid_cost = per_step / X.shape[0] * grid_points * GRID_POINT_COST
+            limits.check_time("steps", now - started + per_step * (settings.steps - done)
+                              + grid_cost, f"{per_step * 1000:.1f} ms a step of {X.shape[0]:,} "
+                              f"points, measured over {done} step{'s' if done > 1 else ''}", budget)
     diverged = next((i for i, loss in enumerate(losses) if not np.isfinite(loss)), None)
     if diverged is not None:
         raise TrainInputError("spec.learning_rate", f"training diverged at step {diverged + 1} "
