@@ -9,8 +9,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
 
 from gradtrace.cli.app import app
 from gradtrace.core.gradcheck import DEFAULT_ABSOLUTE_TOLERANCE, DEFAULT_STEP, DEFAULT_TOLERANCE
@@ -152,6 +150,9 @@ def check(
     relative error exceeds --tolerance and its absolute error exceeds --atol; a real mismatch
     happens e.g. at a kink of relu, where the derivative is not defined.
     """
+    from rich.progress import Progress  # late: `gradtrace step` need not load them
+    from rich.table import Table
+
     loaded = load_spec(spec)
     console = stdout_console()
     total = parameter_count(loaded.build_mlp())
@@ -184,6 +185,8 @@ def check(
 @app.command()
 def examples() -> None:
     """List the built-in examples (use a name wherever a SPEC is asked for)."""
+    from rich.table import Table  # late: `gradtrace step` need not load it
+
     table = Table(title="Built-in examples")
     table.add_column("name")
     table.add_column("description")
