@@ -17,6 +17,7 @@ from gradtrace.io import atomic_write_bytes, atomic_write_text
 from gradtrace.render import text as text_renderer
 from gradtrace.render.options import RenderOptions, renderer
 from gradtrace.spec import example_names, load_spec
+from gradtrace.trace.model import Trace
 from gradtrace.workflow import check_spec, parameter_count, trace_spec
 
 
@@ -111,12 +112,12 @@ def step(
     trace = trace_spec(loaded, steps, name=loaded.name or (Path(spec).stem if spec else "seed"))
     options = RenderOptions(
         precision=precision, view=view.value, notation=notation.value,
-        width=width or (100 if output else stdout_console().width), interactive=interactive,
+        width=width or (100 if output else stdout_console().width),
     )
     if fmt is Format.text and output is None:
         text_renderer.write(trace, stdout_console(options.width), options)
         return
-    result = renderer(fmt.value)(trace, options)
+    result = interactive_page(trace) if interactive else renderer(fmt.value)(trace, options)
     if output is not None:
         if isinstance(result, bytes):
             atomic_write_bytes(output, result)
@@ -127,6 +128,15 @@ def step(
         sys.stdout.buffer.write(result)
     else:
         sys.stdout.write(result)
+
+
+def interactive_page(trace: Trace) -> str:
+    """The web page's step-through as one offline file, the trace embedded (the CLI composes
+    web and trace here: renderers never import the web package)."""
+    from gradtrace.trace import json as trace_json
+    from gradtrace.web.standalone import render_interactive
+
+    return render_interactive(trace_json.to_dict(trace))
 
 
 @app.command()
