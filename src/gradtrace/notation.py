@@ -6,6 +6,11 @@ Code, terminal output, LaTeX, HTML and the web page all take their symbols from 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+# The naming scheme a reader picks (`--notation`): textbook z/a, or the net/out of many tutorials.
+# One type for RenderOptions.notation and MathStyle.naming.
+Naming = Literal["textbook", "net-out"]
 
 
 @dataclass(frozen=True)

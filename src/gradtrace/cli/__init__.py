@@ -11,12 +11,10 @@ import sys
 from typer import Abort, Exit
 from typer.exceptions import TyperException
 
-from gradtrace.cli import commands as _commands  # registers the commands on the app
-from gradtrace.cli.app import app
+from gradtrace.cli.app import app, command_group
 from gradtrace.errors import GradtraceError
 
 __all__ = ["app", "main"]
-del _commands
 
 USAGE_EXIT_CODE = 2
 
@@ -24,7 +22,8 @@ USAGE_EXIT_CODE = 2
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gradtrace`` console script and ``python -m gradtrace``."""
     try:
-        result = app(args=argv, standalone_mode=False, prog_name="gradtrace")
+        # The lazy group, not app(): a command's module is imported only when that command runs.
+        result = command_group().main(args=argv, standalone_mode=False, prog_name="gradtrace")
     except GradtraceError as error:
         print(f"gradtrace: error: {error}", file=sys.stderr)
         return error.exit_code
@@ -42,8 +41,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _usage_error(error: TyperException) -> int:
     context = getattr(error, "ctx", None)
-    if type(error).__name__ == "NoArgsIsHelpError" and context is not None:
-        print(context.get_help())  # bare `gradtrace` or `gradtrace COMMAND`: show the help
+    if type(error).__name__ == "NoArgsIsHelpError":
+        # Bare `gradtrace`: the error already holds the help, and typer's rich formatter has
+        # already printed it while building the error (leaving the message empty).
+        help_text = error.format_message()
+        if help_text:
+            print(help_text)
         return 0
     format_message = getattr(error, "format_message", None)
     message = format_message() if callable(format_message) else str(error)

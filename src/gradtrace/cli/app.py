@@ -1,8 +1,20 @@
-"""The typer application every command module registers on."""
+"""The typer application the command modules register on, and the group that loads them lazily.
+
+Start-up time is import time: ``gradtrace --help`` should not load pydantic, numpy or matplotlib,
+and ``gradtrace step`` should not load the server or the training stack. So the top-level group
+knows each command by name, module and one-line summary (``COMMANDS``), and imports a command's
+module only when that command runs; its module then registers the real command on ``app``.
+"""
 
 from __future__ import annotations
 
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
 import typer
+from typer import main as typer_main
+from typer.core import TyperCommand, TyperGroup
 
 app = typer.Typer(
     name="gradtrace",
@@ -20,3 +32,68 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+@dataclass(frozen=True)
+class CommandEntry:
+    """Where a command lives and the summary ``gradtrace --help`` lists (its docstring's first line)."""
+
+    module: str
+    summary: str
+
+
+# In the order `gradtrace --help` lists them. tests/test_startup.py checks each summary against the
+# command's own help, so the two cannot drift apart.
+COMMANDS: dict[str, CommandEntry] = {
+    "step": CommandEntry("gradtrace.cli.step",
+                         "Work out training steps: every z, a, cost, delta, gradient and new weight."),
+    "check": CommandEntry("gradtrace.cli.step",
+                          "Check every gradient against central differences; exit 1 if any disagrees."),
+    "examples": CommandEntry("gradtrace.cli.step",
+                             "List the built-in examples (use a name wherever a SPEC is asked for)."),
+    "draw": CommandEntry("gradtrace.cli.draw",
+                         "Draw the network with the numbers of one training step on it."),
+    "train": CommandEntry("gradtrace.cli.train", "Train a network on data, watching the loss fall."),
+    "predict": CommandEntry("gradtrace.cli.train",
+                            "Predict with a trained model (from gradtrace train -o) on a CSV file."),
+    "serve": CommandEntry("gradtrace.cli.serve", "Serve the interactive page: step through backprop, "
+                                                 "edit the network, train and watch."),
+}
+
+
+def load_command(name: str) -> TyperCommand:
+    """Import the module of command ``name`` and build its click command from its registration."""
+    importlib.import_module(COMMANDS[name].module)
+    for info in app.registered_commands:
+        if info.callback is not None and (info.name or typer_main.get_command_name(
+                info.callback.__name__)) == name:
+            command = typer_main.get_command_from_info(
+                info, pretty_exceptions_short=app.pretty_exceptions_short,
+                rich_markup_mode=app.rich_markup_mode)
+            assert isinstance(command, TyperCommand)
+            return command
+    raise LookupError(f"{COMMANDS[name].module} registers no command {name!r}")  # a bug, not input
+
+
+class LazyCommand(TyperCommand):
+    """Stands in for a command in the top-level help; builds the real one when it is run."""
+
+    def __init__(self, name: str, summary: str) -> None:
+        super().__init__(name, help=summary, short_help=summary)
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None,
+                     **extra: Any) -> Any:
+        # The group calls this with the command's arguments: the real command parses them, so its
+        # context (and `--help`) is the real one.
+        assert self.name is not None
+        return load_command(self.name).make_context(info_name, args, parent, **extra)
+
+
+def command_group() -> TyperGroup:
+    """The ``gradtrace`` group: ``app``'s settings, every command a ``LazyCommand``."""
+    commands: dict[str, Any] = {name: LazyCommand(name, entry.summary) for name, entry in COMMANDS.items()}
+    return TyperGroup(
+        name="gradtrace", commands=commands, help=app.info.help,
+        no_args_is_help=bool(app.info.no_args_is_help), context_settings=app.info.context_settings,
+        rich_markup_mode=app.rich_markup_mode,
+    )

@@ -9,8 +9,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
-from rich.table import Table
 
 from gradtrace.cli.app import app
 from gradtrace.core.gradcheck import DEFAULT_ABSOLUTE_TOLERANCE, DEFAULT_STEP, DEFAULT_TOLERANCE
@@ -19,6 +17,7 @@ from gradtrace.io import PDF, TEXT, atomic_write_bytes, atomic_write_text, check
 from gradtrace.render import text as text_renderer
 from gradtrace.render.options import RenderOptions, renderer
 from gradtrace.spec import example_names, load_spec
+from gradtrace.trace.model import Trace
 from gradtrace.workflow import check_spec, parameter_count, trace_spec
 
 
@@ -121,12 +120,12 @@ def step(
     trace = trace_spec(loaded, steps, name=loaded.name or (Path(spec).stem if spec else "seed"))
     options = RenderOptions(
         precision=precision, view=view.value, notation=notation.value,
-        width=width or (100 if output else stdout_console().width), interactive=interactive,
+        width=width or (100 if output else stdout_console().width),
     )
     if fmt is Format.text and output is None:
         text_renderer.write(trace, stdout_console(options.width), options)
         return
-    result = renderer(fmt.value)(trace, options)
+    result = interactive_page(trace) if interactive else renderer(fmt.value)(trace, options)
     if output is not None:
         if isinstance(result, bytes):
             atomic_write_bytes(output, result)
@@ -137,6 +136,15 @@ def step(
         sys.stdout.buffer.write(result)
     else:
         sys.stdout.write(result)
+
+
+def interactive_page(trace: Trace) -> str:
+    """The web page's step-through as one offline file, the trace embedded (the CLI composes
+    web and trace here: renderers never import the web package)."""
+    from gradtrace.trace import json as trace_json
+    from gradtrace.web.standalone import render_interactive
+
+    return render_interactive(trace_json.to_dict(trace))
 
 
 @app.command()
@@ -160,6 +168,9 @@ def check(
     relative error exceeds --tolerance and its absolute error exceeds --atol; a real mismatch
     happens e.g. at a kink of relu, where the derivative is not defined.
     """
+    from rich.progress import Progress  # late: `gradtrace step` need not load them
+    from rich.table import Table
+
     loaded = load_spec(spec)
     console = stdout_console()
     total = parameter_count(loaded.build_mlp())
@@ -192,6 +203,8 @@ def check(
 @app.command()
 def examples() -> None:
     """List the built-in examples (use a name wherever a SPEC is asked for)."""
+    from rich.table import Table  # late: `gradtrace step` need not load it
+
     table = Table(title="Built-in examples")
     table.add_column("name")
     table.add_column("description")

@@ -1,7 +1,7 @@
 """One self-contained HTML page: MathML maths, the network as inline SVG, print-friendly CSS.
 
 No script, font or stylesheet is fetched: the file works offline and prints as a handout.
-With ``options.interactive`` the step-through page (gradtrace.web.standalone) is written instead.
+(The interactive step-through page is the web package's: ``gradtrace.web.standalone``.)
 """
 
 from __future__ import annotations
@@ -10,11 +10,18 @@ import html
 from collections.abc import Iterator
 
 from gradtrace.render import diagram
-from gradtrace.render.markdown import (
+from gradtrace.render.markdown import describe
+from gradtrace.render.math import aligned
+from gradtrace.render.mathml import to_mathml
+from gradtrace.render.options import RenderOptions
+from gradtrace.render.wording import (
+    GIVEN_INTRO,
+    GIVEN_TITLE,
+    NETWORK_CAPTION,
     PHASE_INTROS,
     PHASE_TITLES,
+    UPDATES_CAPTION,
     blocks,
-    describe,
     given,
     heading,
     math_style,
@@ -22,9 +29,6 @@ from gradtrace.render.markdown import (
     sections,
     title,
 )
-from gradtrace.render.math import aligned
-from gradtrace.render.mathml import to_mathml
-from gradtrace.render.options import RenderOptions
 from gradtrace.trace.model import Quantity, Step, Trace
 
 CSS = """
@@ -59,13 +63,7 @@ pre.latex { white-space: pre-wrap; font-size: .85rem; }
 
 
 def render(trace: Trace, options: RenderOptions) -> str:
-    """The whole trace as one HTML document (or the interactive page when asked)."""
-    if options.interactive:
-        from gradtrace.trace import json as trace_json
-        from gradtrace.web.standalone import render_interactive  # type: ignore[import-not-found, unused-ignore]
-
-        page: str = render_interactive(trace_json.to_dict(trace))
-        return page
+    """The whole trace as one HTML document."""
     heading_text = html.escape(title(trace, options))
     body = "\n".join(_steps(trace, options, 2))
     return (
@@ -109,10 +107,9 @@ def _steps(trace: Trace, options: RenderOptions, level: int) -> Iterator[str]:
         if several:
             yield f'<{h_phase} class="step">Step {step.index + 1}</{h_phase}>'
         yield f'<p class="summary">{html.escape(describe(step))}</p>'
-        yield _figure(trace, step, "values", "The network: activations in the neurons, weights "
-                      "on the edges, biases under each neuron.", options.precision)
-        yield f'<section class="phase">\n<{h_phase}>Given</{h_phase}>'
-        yield "<p>The parameters before the step, the target and the learning rate:</p>"
+        yield _figure(trace, step, "values", NETWORK_CAPTION, options.precision)
+        yield f'<section class="phase">\n<{h_phase}>{GIVEN_TITLE}</{h_phase}>'
+        yield f"<p>{html.escape(GIVEN_INTRO)}</p>"
         yield ('<div class="eq">' + to_mathml(aligned(given(step), math_style(options),
                                                        compact=True)) + "</div>\n</section>")
         for phase, quantities in sections(step):
@@ -122,8 +119,7 @@ def _steps(trace: Trace, options: RenderOptions, level: int) -> Iterator[str]:
             for quantity in quantities:
                 yield _quantity_html(quantity, options, h_quantity)
             if phase == "update":
-                yield _figure(trace, step, "updates", "Each weight before → after the update.",
-                              options.precision)
+                yield _figure(trace, step, "updates", UPDATES_CAPTION, options.precision)
             yield "</section>"
 
 

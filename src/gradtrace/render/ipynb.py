@@ -16,17 +16,10 @@ import nbformat
 from nbformat import NotebookNode
 
 from gradtrace.render import diagram
-from gradtrace.render.markdown import (
-    PHASE_INTROS,
-    PHASE_TITLES,
-    describe,
-    escape,
-    quantity_lines,
-    sections,
-    title,
-)
+from gradtrace.render.markdown import describe, escape, quantity_lines
 from gradtrace.render.markdown import render as render_markdown
 from gradtrace.render.options import RenderOptions
+from gradtrace.render.wording import NETWORK_CAPTION, PHASE_INTROS, PHASE_TITLES, sections, title
 from gradtrace.trace.model import Array, Quantity, Step, Trace
 
 
@@ -175,8 +168,7 @@ def render(trace: Trace, options: RenderOptions) -> str:
 def _diagram_cell(trace: Trace) -> NotebookNode:
     png = diagram.render_bytes(trace, "png", "values", 0, 4)
     cell = nbformat.v4.new_markdown_cell(
-        "![The network: activations in the neurons, weights on the edges]"
-        "(attachment:network.png)")
+        f"![{NETWORK_CAPTION}](attachment:network.png)")
     cell["attachments"] = {"network.png": {"image/png": base64.b64encode(png).decode("ascii")}}
     return cell
 

@@ -5,7 +5,7 @@ Attach as ``Trace._repr_html_ = repr_html`` etc.; each takes the trace and uses 
 
 from __future__ import annotations
 
-from gradtrace.render import html, markdown
+from gradtrace.render import html, markdown, wording
 from gradtrace.render.options import RenderOptions
 from gradtrace.trace.model import Trace
 
@@ -25,9 +25,9 @@ def repr_latex(trace: Trace) -> str:
     options = RenderOptions()
     displays = []
     for step in trace.steps:
-        for _, quantities in markdown.sections(step):
+        for _, quantities in wording.sections(step):
             for quantity in quantities:
-                text = markdown.heading(quantity, options).replace("\\", "")
-                latex = markdown.blocks(quantity, options)[0].latex
+                text = wording.heading(quantity, options).replace("\\", "")
+                latex = wording.blocks(quantity, options)[0].latex
                 displays.append(f"$$\n\\text{{{text}}}\\qquad {latex}\n$$")
     return "\n\n".join(displays)

@@ -7,21 +7,25 @@ to the .tex file (``gradtrace --format pdf`` puts them there; see ``figure_files
 
 from __future__ import annotations
 
-from gradtrace import notation
-from gradtrace.render.markdown import (
-    PHASE_INTROS,
-    PHASE_TITLES,
-    blocks,
-    describe,
-    given,
-    math_style,
-    note,
-    sections,
-    title,
-)
+from gradtrace.render.markdown import describe
 from gradtrace.render.math import aligned
 from gradtrace.render.math import render as render_expr
 from gradtrace.render.options import RenderOptions
+from gradtrace.render.wording import (
+    GIVEN_INTRO,
+    GIVEN_TITLE,
+    NETWORK_CAPTION,
+    PHASE_INTROS,
+    PHASE_TITLES,
+    UPDATES_CAPTION,
+    blocks,
+    given,
+    math_style,
+    note,
+    quantity_words,
+    sections,
+    title,
+)
 from gradtrace.trace.model import Quantity, Step, Trace
 
 # Text outside maths is plain pdflatex input: these characters become LaTeX commands.
@@ -113,10 +117,9 @@ def _step(step: Step, options: RenderOptions, network_pdf: str, updates_pdf: str
     subsection = "\\subsubsection*" if several else "\\subsection*"
     size = _size(step)
     lines = [escape(describe(step)), "",
-             _figure(network_pdf, "The network: activations in the neurons, weights on the "
-                     "edges, biases under each neuron."), "",
-             f"{section}{{Given}}",
-             "The parameters before the step, the target and the learning rate:",
+             _figure(network_pdf, NETWORK_CAPTION), "",
+             f"{section}{{{GIVEN_TITLE}}}",
+             GIVEN_INTRO,
              _display(aligned(given(step), math_style(options), compact=True), size), ""]
     for phase, quantities in sections(step):
         lines += [f"{section}{{{PHASE_TITLES[phase]}}}", escape(PHASE_INTROS[phase]), ""]
@@ -131,12 +134,10 @@ def _step(step: Step, options: RenderOptions, network_pdf: str, updates_pdf: str
                 lines += [f"\\emph{{Note:}} {escape(remark)}"]
             lines += [""]
         if phase == "update":
-            lines += [_figure(updates_pdf, "Each weight before → after the update."), ""]
+            lines += [_figure(updates_pdf, UPDATES_CAPTION), ""]
     return lines
 
 
 def _heading(quantity: Quantity, options: RenderOptions) -> str:
     symbol = render_expr(quantity.matrix.lhs, math_style(options))
-    words = ("the input" if quantity.key == "a0"
-             else notation.words(quantity.kind, quantity.layer))
-    return f"${symbol}$ --- {escape(words)}"
+    return f"${symbol}$ --- {escape(quantity_words(quantity))}"

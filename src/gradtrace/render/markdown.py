@@ -1,53 +1,37 @@
 """GitHub-flavoured Markdown: the worked step with ``$...$``/``$$...$$`` maths.
 
-Also the layout every document format shares (sections, headings, which equations a view shows),
-so Markdown, LaTeX, HTML and notebooks tell the derivation in the same order with the same words.
-Notation as gradtrace.notation gives it: a = activation, z = weighted input, δ = dC/dz, η = rate.
+The words and the layout come from gradtrace.render.wording, which every format shares;
+``describe`` (the step in a sentence) stays beside ``LOSS_WORDS`` here until the loss registry
+gives each loss its words.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
 
-from gradtrace import notation
-from gradtrace.render.math import MathStyle, aligned, matrix, symbol
+from gradtrace.render.math import MathStyle, aligned, matrix
 from gradtrace.render.options import RenderOptions
-from gradtrace.trace.expr import sym
-from gradtrace.trace.model import PHASES, Equation, Phase, Quantity, Step, Trace
+from gradtrace.render.wording import (
+    GIVEN_INTRO,
+    GIVEN_TITLE,
+    PHASE_INTROS,
+    PHASE_TITLES,
+    blocks,
+    given,
+    heading,
+    math_style,
+    note,
+    sections,
+    title,
+)
+from gradtrace.trace.model import Quantity, Step, Trace
 
-PHASE_TITLES: dict[Phase, str] = {
-    "forward": "Forward pass",
-    "cost": "Cost",
-    "backward": "Backpropagation",
-    "update": "Update",
-}
-PHASE_INTROS: dict[Phase, str] = {
-    "forward": "Each layer takes the previous activations: z = W a + b, then a = σ(z).",
-    "cost": "How far the output is from the target.",
-    "backward": ("From the output back to the input, with the weights from before the update: "
-                 "δ is how the cost changes with each z."),
-    "update": "Each parameter moves against its gradient: θ' = θ − η ∂C/∂θ.",
-}
 LOSS_WORDS = {
     "half_sse": "half the sum of squared errors",
     "mse": "mean squared error",
     "binary_cross_entropy": "binary cross-entropy",
     "cross_entropy": "cross-entropy",
 }
-
-
-@dataclass(frozen=True)
-class Block:
-    """One displayed equation block of a quantity: a label ("Per neuron") and LaTeX ``aligned``."""
-
-    label: str | None
-    latex: str
-
-
-def math_style(options: RenderOptions) -> MathStyle:
-    return MathStyle("latex", False, options.precision, options.notation)
 
 
 def describe(step: Step) -> str:
@@ -74,59 +58,6 @@ def describe(step: Step) -> str:
     return text
 
 
-def given(step: Step) -> tuple[Equation, ...]:
-    """What the step starts from: every W and b before the update, the target y, and η."""
-    equations = []
-    for record in step.update:
-        W, b = sym("W", record.layer, record.W_old), sym("b", record.layer, record.b_old)
-        equations += [Equation(W, None, W.value), Equation(b, None, b.value)]
-    y = sym("y", None, step.target)
-    eta = sym("eta", None, step.learning_rate)
-    return (*equations, Equation(y, None, y.value), Equation(eta, None, eta.value))
-
-
-def heading(quantity: Quantity, options: RenderOptions) -> str:
-    """``z1 — weighted input of layer 1`` (plain text, in the chosen naming)."""
-    name = symbol(quantity.matrix.lhs, MathStyle("text", naming=options.notation))
-    if quantity.key == "a0":
-        return f"{name} — the input"
-    return f"{name} — {notation.words(quantity.kind, quantity.layer)}"
-
-
-def note(quantity: Quantity) -> str | None:
-    """The quantity's note, unless the heading already says it."""
-    text = quantity.matrix.note
-    return None if quantity.key == "a0" and text == "the input" else text
-
-
-def blocks(quantity: Quantity, options: RenderOptions) -> list[Block]:
-    """The equation blocks ``options.view`` asks for: matrix, per neuron, or both."""
-    ms = math_style(options)
-    result = []
-    if options.view in ("matrix", "both"):
-        result.append(Block(None, aligned([quantity.matrix], ms)))
-    if options.view in ("neuron", "both") and quantity.neuron:
-        label = "Per neuron" if options.view == "both" else None
-        result.append(Block(label, aligned(quantity.neuron, ms, compact=True)))
-    return result
-
-
-def sections(step: Step) -> Iterator[tuple[Phase, list[Quantity]]]:
-    """The step's quantities grouped by phase, in the order a learner meets them."""
-    quantities = step.quantities()
-    for phase in PHASES:
-        in_phase = [q for q in quantities if q.phase == phase]
-        if in_phase:
-            yield phase, in_phase
-
-
-def title(trace: Trace, options: RenderOptions) -> str:
-    if options.title:
-        return options.title
-    name = f": {trace.name}" if trace.name else ""
-    return f"Backpropagation, worked out{name}"
-
-
 def escape(text: str) -> str:
     """Plain text made safe for Markdown (no accidental emphasis, code or links)."""
     return re.sub(r"([\\`*\[\]<$])", r"\\\1", text)
@@ -151,8 +82,7 @@ def _step(step: Step, options: RenderOptions, level: str, several: bool) -> list
     lines = []
     if several:
         lines += [f"## Step {step.index + 1}", ""]
-    lines += [escape(describe(step)), "", f"{level} Given", "",
-              "The parameters before the step, the target and the learning rate:", "",
+    lines += [escape(describe(step)), "", f"{level} {GIVEN_TITLE}", "", GIVEN_INTRO, "",
               display(aligned(given(step), math_style(options), compact=True)), ""]
     for phase, quantities in sections(step):
         lines += [f"{level} {PHASE_TITLES[phase]}", "", escape(PHASE_INTROS[phase]), ""]

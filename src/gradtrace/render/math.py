@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gradtrace import notation
+from gradtrace.notation import Naming
 from gradtrace.trace.expr import Expr, Num, Op, Sym, Value
 from gradtrace.trace.model import Equation
 
 Style = Literal["text", "latex"]
-Naming = Literal["textbook", "net-out"]
 
 # Binding strength: higher binds tighter; an argument weaker than its operator gets parentheses.
 # ⊙ binds tighter than a matrix product on paper, so (W2ᵀ δ2) ⊙ σ'(z1) keeps its parentheses.

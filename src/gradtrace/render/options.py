@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from gradtrace.notation import Naming
 from gradtrace.trace.model import Trace
 
 View = Literal["matrix", "neuron", "both"]
-Naming = Literal["textbook", "net-out"]
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,6 @@ class RenderOptions:
     view: View = "matrix"
     notation: Naming = "textbook"
     width: int = 100  # terminal columns for the text renderer
-    interactive: bool = False  # html only: the step-through page with the trace embedded
     title: str | None = None
 
 

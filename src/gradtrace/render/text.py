@@ -2,6 +2,7 @@
 
 ``write`` prints to a rich Console (colour when the terminal has it; NO_COLOR respected by rich);
 ``render`` returns plain text at a fixed width, for files, pipes and golden tests.
+Its words come from gradtrace.render.wording, as every format's do.
 """
 
 from __future__ import annotations
@@ -15,31 +16,10 @@ from rich.text import Text
 from gradtrace.render.math import MathStyle, matrix
 from gradtrace.render.math import render as render_expr
 from gradtrace.render.options import RenderOptions
-from gradtrace.trace.model import PHASES, Equation, Quantity, Step, Trace
+from gradtrace.render.wording import network_line, phase_title, step_line
+from gradtrace.trace.model import PHASES, Equation, Quantity, Trace
 
-PHASE_TITLES = {
-    "forward": "Forward pass",
-    "cost": "Cost",
-    "backward": "Backpropagation (every δ uses the weights from before the update)",
-    "update": "Update",
-}
 INDENT = "    "
-
-
-def describe_network(trace: Trace) -> str:
-    """One line: sizes, activations, loss, and how biases train."""
-    net = trace.network
-    sizes = "-".join(str(n) for n in net.sizes)
-    activations = ", ".join(layer.activation for layer in net.layers)
-    biases = "" if net.train_biases else ", biases fixed"
-    return f"{sizes} network ({activations}), loss {net.loss}{biases}"
-
-
-def step_header(step: Step) -> str:
-    m = step.batch_size
-    batch = "1 sample" if m == 1 else f"a batch of {m} samples"
-    optimizer = "" if step.optimizer.name == "sgd" else f", optimiser {step.optimizer.name}"
-    return f"Step {step.index + 1}: η = {step.learning_rate:g}, {batch}{optimizer}"
 
 
 def equation_lines(equation: Equation, options: RenderOptions, one_line: bool) -> list[Text]:
@@ -94,13 +74,13 @@ def quantity_lines(quantity: Quantity, options: RenderOptions) -> list[Text]:
 def write(trace: Trace, console: Console, options: RenderOptions) -> None:
     """Print the whole trace to a rich console."""
     title = options.title or trace.name or "gradtrace"
-    console.print(Text(f"{title}: {describe_network(trace)}", style="bold"))
+    console.print(Text(f"{title}: {network_line(trace.network)}", style="bold"))
     for step in trace.steps:
-        console.print(Rule(step_header(step), style="magenta"))
+        console.print(Rule(step_line(step), style="magenta"))
         quantities = step.quantities()
         for phase in PHASES:
             console.print()
-            console.print(Text(f"── {PHASE_TITLES[phase]}", style="bold magenta"))
+            console.print(Text(f"── {phase_title(phase, caveat=True)}", style="bold magenta"))
             for quantity in (q for q in quantities if q.phase == phase):
                 for line in quantity_lines(quantity, options):
                     console.print(line, overflow="fold")

@@ -1,0 +1,136 @@
+"""The words every renderer shares, and the layout every document shares.
+
+Text, Markdown, LaTeX, HTML, notebooks and the Jupyter reprs tell a derivation in the same order
+with the same words: phase titles and intros, headings such as ``z1 — weighted input of layer 1``,
+the network and step summaries, captions. Change a sentence here and every format follows.
+Notation as gradtrace.notation gives it: a = activation, z = weighted input, δ = dC/dz, η = rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from gradtrace import notation
+from gradtrace.render.math import MathStyle, aligned, symbol
+from gradtrace.render.options import RenderOptions
+from gradtrace.trace.expr import sym
+from gradtrace.trace.model import PHASES, Equation, NetworkInfo, Phase, Quantity, Step, Trace
+
+PHASE_TITLES: dict[Phase, str] = {
+    "forward": "Forward pass",
+    "cost": "Cost",
+    "backward": "Backpropagation",
+    "update": "Update",
+}
+# What a reader must not miss in a phase; the terminal prints it beside the title.
+PHASE_CAVEATS: dict[Phase, str] = {
+    "backward": "every δ uses the weights from before the update",
+}
+PHASE_INTROS: dict[Phase, str] = {
+    "forward": "Each layer takes the previous activations: z = W a + b, then a = σ(z).",
+    "cost": "How far the output is from the target.",
+    "backward": ("From the output back to the input, with the weights from before the update: "
+                 "δ is how the cost changes with each z."),
+    "update": "Each parameter moves against its gradient: θ' = θ − η ∂C/∂θ.",
+}
+GIVEN_TITLE = "Given"
+GIVEN_INTRO = "The parameters before the step, the target and the learning rate:"
+NEURON_LABEL = "Per neuron"
+NETWORK_CAPTION = "The network: activations in the neurons, weights on the edges, biases under each neuron."
+UPDATES_CAPTION = "Each weight before → after the update."
+INPUT_WORDS = "the input"
+
+
+def phase_title(phase: Phase, caveat: bool = False) -> str:
+    """``Backpropagation``, or with ``caveat`` ``Backpropagation (every δ uses ...)``."""
+    reminder = PHASE_CAVEATS.get(phase) if caveat else None
+    return f"{PHASE_TITLES[phase]} ({reminder})" if reminder else PHASE_TITLES[phase]
+
+
+def network_line(network: NetworkInfo) -> str:
+    """``2-2-1 network (sigmoid, sigmoid), loss half_sse, biases fixed``: sizes, activations, loss."""
+    sizes = "-".join(str(n) for n in network.sizes)
+    activations = ", ".join(layer.activation for layer in network.layers)
+    biases = "" if network.train_biases else ", biases fixed"
+    return f"{sizes} network ({activations}), loss {network.loss}{biases}"
+
+
+def step_line(step: Step) -> str:
+    """``Step 1: η = 1, 1 sample`` (and the optimiser when it is not plain SGD)."""
+    m = step.batch_size
+    batch = "1 sample" if m == 1 else f"a batch of {m} samples"
+    optimizer = "" if step.optimizer.name == "sgd" else f", optimiser {step.optimizer.name}"
+    return f"Step {step.index + 1}: η = {step.learning_rate:g}, {batch}{optimizer}"
+
+
+def title(trace: Trace, options: RenderOptions) -> str:
+    """A document's title: the options' own, else ``Backpropagation, worked out: NAME``."""
+    if options.title:
+        return options.title
+    name = f": {trace.name}" if trace.name else ""
+    return f"Backpropagation, worked out{name}"
+
+
+def quantity_words(quantity: Quantity) -> str:
+    """``weighted input of layer 1``; ``the input`` for a0."""
+    return INPUT_WORDS if quantity.key == "a0" else notation.words(quantity.kind, quantity.layer)
+
+
+def heading(quantity: Quantity, options: RenderOptions) -> str:
+    """``z1 — weighted input of layer 1`` (plain text, in the chosen notation)."""
+    name = symbol(quantity.matrix.lhs, MathStyle("text", naming=options.notation))
+    return f"{name} — {quantity_words(quantity)}"
+
+
+def note(quantity: Quantity) -> str | None:
+    """The quantity's note, unless the heading already says it."""
+    text = quantity.matrix.note
+    return None if quantity.key == "a0" and text == INPUT_WORDS else text
+
+
+# ---- The layout every document shares ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Block:
+    """One displayed equation block of a quantity: a label ("Per neuron") and LaTeX ``aligned``."""
+
+    label: str | None
+    latex: str
+
+
+def math_style(options: RenderOptions) -> MathStyle:
+    """LaTeX symbols (not numbers) at the options' precision and notation."""
+    return MathStyle("latex", False, options.precision, options.notation)
+
+
+def given(step: Step) -> tuple[Equation, ...]:
+    """What the step starts from: every W and b before the update, the target y, and η."""
+    equations = []
+    for record in step.update:
+        W, b = sym("W", record.layer, record.W_old), sym("b", record.layer, record.b_old)
+        equations += [Equation(W, None, W.value), Equation(b, None, b.value)]
+    y = sym("y", None, step.target)
+    eta = sym("eta", None, step.learning_rate)
+    return (*equations, Equation(y, None, y.value), Equation(eta, None, eta.value))
+
+
+def blocks(quantity: Quantity, options: RenderOptions) -> list[Block]:
+    """The equation blocks ``options.view`` asks for: matrix, per neuron, or both."""
+    ms = math_style(options)
+    result = []
+    if options.view in ("matrix", "both"):
+        result.append(Block(None, aligned([quantity.matrix], ms)))
+    if options.view in ("neuron", "both") and quantity.neuron:
+        label = NEURON_LABEL if options.view == "both" else None
+        result.append(Block(label, aligned(quantity.neuron, ms, compact=True)))
+    return result
+
+
+def sections(step: Step) -> Iterator[tuple[Phase, list[Quantity]]]:
+    """The step's quantities grouped by phase, in the order a learner meets them."""
+    quantities = step.quantities()
+    for phase in PHASES:
+        in_phase = [q for q in quantities if q.phase == phase]
+        if in_phase:
+            yield phase, in_phase
