@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from gradtrace import notation
+from gradtrace.core.losses import LOSSES
 from gradtrace.render.math import MathStyle, aligned, matrix, symbol
 from gradtrace.render.options import RenderOptions
 from gradtrace.trace.expr import sym
@@ -30,12 +31,7 @@ PHASE_INTROS: dict[Phase, str] = {
                  "δ is how the cost changes with each z."),
     "update": "Each parameter moves against its gradient: θ' = θ − η ∂C/∂θ.",
 }
-LOSS_WORDS = {
-    "half_sse": "half the sum of squared errors",
-    "mse": "mean squared error",
-    "binary_cross_entropy": "binary cross-entropy",
-    "cross_entropy": "cross-entropy",
-}
+LOSS_WORDS = {name: entry.words for name, entry in LOSSES.items()}
 
 
 @dataclass(frozen=True)
