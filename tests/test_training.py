@@ -236,3 +236,12 @@ def test_from_spec_trains_the_same_way() -> None:
     history = net.fit(X, Y, epochs=spec.training.epochs, batch_size=spec.training.batch_size,
                       learning_rate=spec.learning_rate, shuffle=False)
     assert history.accuracy[-1] == 1.0
+
+
+def test_fit_checks_targets_with_the_loss_rule() -> None:
+    net = Network.from_sizes([2, 2], "softmax", "cross_entropy")
+    with pytest.raises(ShapeError, match=r"Y\[1\] sums to 0.9"):
+        net.fit(np.zeros((2, 2)), np.array([[1.0, 0.0], [0.5, 0.4]]), epochs=1)
+    bce = Network.from_sizes([2, 1], "sigmoid", "binary_cross_entropy")
+    with pytest.raises(ShapeError, match=r"Y\[0\]\[0\] is 2"):
+        bce.fit(np.zeros((2, 2)), np.array([2.0, 1.0]), epochs=1)
