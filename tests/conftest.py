@@ -19,9 +19,11 @@ from gradtrace.core.network import MLP, Layer
 
 Array = NDArray[np.float64]
 
-HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "linear")
+# Written out, not read from the registry, so a new entry must be added here to be tested.
+HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "linear", "elu", "gelu", "gelu_tanh",
+                      "silu", "softplus", "hardtanh")
 OUTPUT_ACTIVATIONS = (*HIDDEN_ACTIVATIONS, "softmax")
-LOSSES = ("half_sse", "mse", "binary_cross_entropy", "cross_entropy")
+LOSSES = ("half_sse", "mse", "mae", "binary_cross_entropy", "cross_entropy")
 PROBABILITY_OUTPUTS = ("sigmoid", "softmax")
 
 

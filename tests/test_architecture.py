@@ -30,11 +30,12 @@ MAY_USE: dict[str, set[str]] = {
     "data": set(),
     "spec": {"core", "examples"},
     "workflow": {"core", "spec", "trace"},
-    "network": {"core", "spec"},
+    "checkpoint": {"core", "spec"},  # the model file's format
+    "network": {"core", "spec", "checkpoint", "data"},
     "classic": {"core"},
     "examples": set(),
-    "web": {"core", "trace", "render", "data", "spec", "workflow", "network"},  # anything but cli
-    "cli": {"core", "trace", "render", "data", "spec", "workflow", "network", "web"},
+    "web": {"core", "trace", "render", "data", "spec", "workflow", "network", "checkpoint"},  # anything but cli
+    "cli": {"core", "trace", "render", "data", "spec", "workflow", "network", "checkpoint", "web"},
 }
 RENDER_MUST_NOT = ("gradtrace.core.network", "gradtrace.core.backprop")
 

@@ -7,6 +7,7 @@ binary cross-entropy = mean over all elements; cross-entropy = mean over the bat
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from conftest import Case, cases
+from gradtrace.core.activations import get_activation
 from gradtrace.core.backprop import train_step
 from gradtrace.core.network import MLP, backward, forward
 from gradtrace.core.optimizers import SGD
@@ -28,7 +30,8 @@ pytestmark = pytest.mark.torch
 TOLERANCE = {"rtol": 1e-10, "atol": 1e-10}
 
 
-def _activate(name: str, z: Any, slope: float) -> Any:
+def _activate(name: str, z: Any, params: Mapping[str, float]) -> Any:
+    slope = params.get("slope", 0.01)
     if name == "sigmoid":
         return torch.sigmoid(z)
     if name == "tanh":
@@ -39,6 +42,17 @@ def _activate(name: str, z: Any, slope: float) -> Any:
         return F.leaky_relu(z, negative_slope=slope)
     if name == "linear":
         return z
+    modules = {
+        "elu": lambda: torch.nn.ELU(alpha=params.get("alpha", 1.0)),
+        "gelu": lambda: torch.nn.GELU(approximate="none"),
+        "gelu_tanh": lambda: torch.nn.GELU(approximate="tanh"),
+        # torch's default threshold 20 returns z itself above 20 (off by e^(-z) < 2.1e-9): ours is
+        # log(1 + e^z) exactly, so compare with torch's own formula everywhere
+        "silu": torch.nn.SiLU, "softplus": lambda: torch.nn.Softplus(threshold=600),
+        "hardtanh": torch.nn.Hardtanh,
+    }
+    if name in modules:
+        return modules[name]()(z)
     assert name == "softmax"
     return torch.softmax(z, dim=1)
 
@@ -48,6 +62,8 @@ def _torch_cost(loss: str, output: str, z: Any, a: Any, y: Any) -> Any:
         return 0.5 * ((a - y) ** 2).sum(dim=1).mean()
     if loss == "mse":
         return ((a - y) ** 2).mean()
+    if loss == "mae":
+        return torch.nn.L1Loss(reduction="mean")(a, y)
     if loss == "binary_cross_entropy":
         if output == "sigmoid":
             return F.binary_cross_entropy_with_logits(z, y)
@@ -69,7 +85,7 @@ class TorchNet:
         z = a
         for W, b, layer in zip(self.W, self.b, self.mlp.layers, strict=True):
             z = a @ W.T + b
-            a = _activate(layer.activation.name, z, layer.activation.params.get("slope", 0.01))
+            a = _activate(layer.activation.name, z, layer.activation.params)
         y = torch.tensor(Y, dtype=torch.float64)
         return _torch_cost(self.mlp.loss.name, self.mlp.layers[-1].activation.name, z, a, y)
 
@@ -150,6 +166,40 @@ def test_built_in_examples_match_torch(name: str) -> None:
     X, Y = spec.arrays()
     _assert_gradients_match(spec.build_mlp(), X, Y)
     _assert_steps_match(spec.build_mlp(), X, Y, spec.learning_rate, steps=5)
+
+
+NEW_ACTIVATIONS = [("elu", {}), ("elu", {"alpha": 0.4}), ("gelu", {}), ("gelu_tanh", {}),
+                   ("silu", {}), ("softplus", {}), ("hardtanh", {})]
+
+
+@pytest.mark.parametrize(("name", "params"), NEW_ACTIVATIONS, ids=str)
+@pytest.mark.parametrize("loss", ["half_sse", "mae"])
+def test_each_new_activation_and_mae_match_torch(name: str, params: dict[str, float],
+                                                  loss: str) -> None:
+    """Hidden and output layers of each (also far out: softplus at z ≈ 30 and hardtanh's clip)."""
+    rng = np.random.default_rng(3)
+    X = rng.uniform(-3, 3, size=(6, 3))
+    Y = rng.uniform(-1, 1, size=(6, 2))
+    case = Case([rng.uniform(-4, 4, (5, 3)), rng.uniform(-2, 2, (2, 5))],
+                [rng.uniform(-1, 1, 5), rng.uniform(-1, 1, 2)], [name, name], [0.01, 0.01], loss, X, Y)
+    mlp = case.mlp()
+    for layer in mlp.layers:
+        layer.activation = get_activation(name, **params)
+    _assert_gradients_match(mlp, X, Y)
+    _assert_steps_match(mlp, X, Y, learning_rate=0.1, steps=3)
+
+
+def test_softplus_is_exact_and_finite_for_huge_z() -> None:
+    z = np.array([[-800.0, -30.0, 0.0, 30.0, 800.0]])
+    softplus = get_activation("softplus")
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        a = softplus.forward(z)
+        derivative = softplus.backward(z, a, np.ones_like(z))
+    np.testing.assert_allclose(a, np.logaddexp(0.0, z), rtol=1e-15, atol=1e-300)
+    theirs = torch.nn.functional.softplus(torch.tensor(z[:, 1:4], dtype=torch.float64)).numpy()
+    np.testing.assert_allclose(a[:, 1:4], theirs, rtol=1e-15, atol=1e-12)  # torch: z above 20
+    e = np.exp(-np.abs(z))  # σ(z) written from e^(-|z|) so it never overflows
+    np.testing.assert_allclose(derivative, np.where(z >= 0, 1 / (1 + e), e / (1 + e)), rtol=1e-15)
 
 
 def test_frozen_layer_keeps_its_weights_like_torch_without_them() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gradtrace.core.activations import get_activation
+from gradtrace.core.activations import ACTIVATIONS, get_activation
 from gradtrace.core.backprop import train_step
 from gradtrace.core.init import init_weights
 from gradtrace.core.losses import get_loss
@@ -91,8 +91,58 @@ def test_untrainable_layers_and_fixed_biases_stay_put() -> None:
     assert not np.array_equal(mlp.layers[1].W, before.layers[1].W)
 
 
+HIDDEN = [name for name, entry in ACTIVATIONS.items() if entry.elementwise]
+VARIANTS = [(name, {}) for name in HIDDEN] + [
+    ("leaky_relu", {"slope": 0.3}), ("leaky_relu", {"slope": -0.2}), ("leaky_relu", {"slope": 0.0}),
+    ("elu", {"alpha": 0.5}), ("elu", {"alpha": -0.7}),
+]
+
+
+def _variant_mlp(name: str, params: dict[str, float], output: str, loss: str, n_out: int) -> MLP:
+    mlp = _mlp([name, name, output], loss, n_out)
+    for layer in mlp.layers[:2]:
+        layer.activation = get_activation(name, **params)
+    return mlp
+
+
+@pytest.mark.parametrize(("name", "params"), VARIANTS, ids=lambda v: str(v))
+@pytest.mark.parametrize(("output", "loss", "n_out"), [
+    ("softmax", "cross_entropy", 4), ("sigmoid", "binary_cross_entropy", 2),
+    ("linear", "half_sse", 3), ("linear", "mse", 2), ("linear", "mae", 3),
+])
+def test_every_activation_fast_path_agrees_with_the_reference(
+    name: str, params: dict[str, float], output: str, loss: str, n_out: int
+) -> None:
+    """Each hidden activation's in-place forms (from a, or from the kept z) = its plain maths;
+    an activation without in-place forms trains through the reference path."""
+    mlp = _variant_mlp(name, params, output, loss, n_out)
+    X, Y = _batch(loss, n_out)
+    if not mlp.layers[0].activation.fast:
+        assert not supports_fast_path(mlp) and not Trainer(mlp, SGD(0.1), 4).fast
+        return
+    assert supports_fast_path(mlp)
+    reference = backward(mlp, forward(mlp, X), Y)
+    grad_W, grad_b, cost = fast_gradients(mlp, X, Y)
+    for k in range(3):
+        np.testing.assert_allclose(grad_W[k], reference.grad_W[k + 1], rtol=1e-10, atol=1e-13)
+        np.testing.assert_allclose(grad_b[k], reference.grad_b[k + 1], rtol=1e-10, atol=1e-13)
+    assert cost == pytest.approx(reference.cost, rel=1e-12)
+    fast, slow = mlp.copy(), mlp.copy()
+    Trainer(fast, make_optimizer("adam", 0.01), 4).epoch(X, Y, None, None)
+    Trainer(slow, make_optimizer("adam", 0.01), 4, fast=False).epoch(X, Y, None, None)
+    for a, b in zip(fast.layers, slow.layers, strict=True):
+        np.testing.assert_allclose(a.W, b.W, rtol=1e-9, atol=1e-12)
+
+
+def test_the_fast_path_covers_the_cheap_activations() -> None:
+    """The ones with in-place forms stay on the fast path (a regression here is a slowdown)."""
+    fast = {name for name in HIDDEN if ACTIVATIONS[name].fast}
+    assert fast >= {"relu", "tanh", "sigmoid", "linear", "leaky_relu", "elu", "silu", "softplus",
+                    "hardtanh"}
+
+
 def test_other_activations_use_the_reference_path() -> None:
-    net = Network.from_sizes([2, 4, 2], ["leaky_relu", "softmax"], "cross_entropy")
+    net = Network.from_sizes([2, 4, 2], ["gelu", "softmax"], "cross_entropy")
     assert not supports_fast_path(net.mlp)
     X, y = load_dataset("gaussians", n=64, seed=1).X, load_dataset("gaussians", n=64, seed=1).y
     history = net.fit(X, y, epochs=3, batch_size=16, learning_rate=0.1)
@@ -186,3 +236,12 @@ def test_from_spec_trains_the_same_way() -> None:
     history = net.fit(X, Y, epochs=spec.training.epochs, batch_size=spec.training.batch_size,
                       learning_rate=spec.learning_rate, shuffle=False)
     assert history.accuracy[-1] == 1.0
+
+
+def test_fit_checks_targets_with_the_loss_rule() -> None:
+    net = Network.from_sizes([2, 2], "softmax", "cross_entropy")
+    with pytest.raises(ShapeError, match=r"Y\[1\] sums to 0.9"):
+        net.fit(np.zeros((2, 2)), np.array([[1.0, 0.0], [0.5, 0.4]]), epochs=1)
+    bce = Network.from_sizes([2, 1], "sigmoid", "binary_cross_entropy")
+    with pytest.raises(ShapeError, match=r"Y\[0\]\[0\] is 2"):
+        bce.fit(np.zeros((2, 2)), np.array([2.0, 1.0]), epochs=1)

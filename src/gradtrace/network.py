@@ -199,6 +199,8 @@ class Network:
                 f"{name} has shape {array.shape}; expected ({n}, {n_out}) (one row per sample of "
                 f"X, one column per output) or ({n},) integer class labels"
             )
+        if (problem := self.mlp.loss.target_problem(array, name)) is not None:
+            raise ShapeError(problem)
         return np.ascontiguousarray(array, dtype=self.dtype)
 
     # ---- training ----------------------------------------------------------------------------

@@ -231,6 +231,7 @@ class Spec(_Strict):
             )
         if self.data is not None:
             self._check_data(self.data)
+            self._check_targets_fit(self.data)
         return self
 
     @staticmethod
@@ -251,11 +252,17 @@ class Spec(_Strict):
                 )
 
     def _check_loss_fits(self, output_activation: str) -> None:
-        if get_loss(self.loss).needs_probabilities and output_activation not in PROBABILITY_ACTIVATIONS:
+        if get_loss(self.loss).needs_probabilities and not ACTIVATIONS[output_activation].probabilities:
             raise ValueError(
                 f"loss {self.loss!r} needs probabilities from the output layer, but its activation "
                 f"is {output_activation!r}; use {' or '.join(PROBABILITY_ACTIVATIONS)}"
             )
+
+    def _check_targets_fit(self, data: DataSpec) -> None:
+        """The loss's own rule for targets (cross-entropy rows sum to 1, BCE in [0, 1])."""
+        problem = get_loss(self.loss).target_problem(np.asarray(data.target, np.float64), "data.target")
+        if problem is not None:
+            raise ValueError(problem)
 
     def _check_data(self, data: DataSpec) -> None:
         sizes = self.layer_sizes()

@@ -1,18 +1,19 @@
 """Fast, untraced mini-batch training: the same maths as ``network.backward``, without a trace.
 
-Notation (as network.py; the code spells the layer index l as k): rows are samples; m = rows in
-this batch, B = the batch size, n_l = units of layer l; z_l = a_{l-1} W_lᵀ + b_l (m, n_l),
-a_l = σ_l(z_l); delta_l = dC/dz_l, here already divided by m so that
-grad_W_l = delta_lᵀ a_{l-1} (n_l, n_{l-1}) and grad_b_l = Σ_s delta_l (n_l,).
+Notation (as network.py): rows are samples; m = rows in this batch, B = the batch size, n_l = units
+of layer l; z_l = a_{l-1} W_lᵀ + b_l (m, n_l), a_l = σ_l(z_l); delta_l = dC/dz_l, here already
+divided by m so that grad_W_l = delta_lᵀ a_{l-1} (n_l, n_{l-1}) and grad_b_l = Σ_s delta_l (n_l,).
 
 Why it is fast: every array a batch needs is allocated once per batch size (``Workspace``) and
-written with ``out=``; activations are applied in place and their derivatives read the forward
-output a (relu' = [a > 0], tanh' = 1 - a², σ' = a(1 - a)); softmax + cross-entropy and
-sigmoid + binary cross-entropy use the fused delta a - y; the loss comes from z (exact for any z);
-a shuffled epoch gathers each batch with ``np.take(..., out=)`` from one index permutation, so the
-dataset is never copied; plain SGD folds η into delta so the update is one subtraction. Networks
-outside these cases train through the reference ``forward``/``backward`` instead (``fast=False``).
-The tests check that both paths give the same gradients.
+written with ``out=``; each hidden activation's entry gives its in-place forward and its in-place
+"multiply by σ'" read from the forward output a (relu' = [a > 0], tanh' = 1 - a², σ' = a(1 - a)),
+or from z, which the plan then keeps (silu); the loss's entry gives the in-place output step with
+its activation (softmax + cross-entropy and sigmoid + binary cross-entropy use the fused delta
+a - y and the loss from z, exact for any z); a shuffled epoch gathers each batch with
+``np.take(..., out=)`` from one index permutation, so the dataset is never copied; plain SGD folds
+η into delta so the update is one subtraction. Networks outside these cases (an activation without
+in-place forms such as gelu, an output/loss pair without a fast step) train through the reference
+``forward``/``backward`` instead (``fast=False``). The tests check that both paths agree.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gradtrace.core.activations import DerivativeInPlace, InPlace
+from gradtrace.core.losses import FastOutput
 from gradtrace.core.network import MLP, backward, forward, trains
 from gradtrace.core.optimizers import SGD, Adam, Momentum, Optimizer
 
@@ -32,14 +35,10 @@ Indices = NDArray[np.intp]
 # Σ_s C_s of one batch: a numpy scalar, so no float() per batch
 StepLoss = float | np.floating[Any]
 
-FAST_HIDDEN = ("relu", "tanh", "sigmoid", "linear")
-FAST_OUTPUT = {("softmax", "cross_entropy"), ("sigmoid", "binary_cross_entropy"),
-               ("linear", "half_sse"), ("linear", "mse")}
-
 
 def is_classifier(mlp: MLP) -> bool:
     """Whether accuracy means something: a probability loss (one-hot classes or 0/1 targets)."""
-    return mlp.loss.name in ("cross_entropy", "binary_cross_entropy")
+    return mlp.loss.classifier
 
 
 def class_labels(Y: Array) -> Indices:
@@ -50,60 +49,72 @@ def class_labels(Y: Array) -> Indices:
     return labels
 
 
+def fast_output(mlp: MLP) -> FastOutput | None:
+    """The loss entry's in-place output step for this network's output activation, if it has one."""
+    return mlp.loss.fast_outputs.get(mlp.layers[-1].activation.name)
+
+
 def supports_fast_path(mlp: MLP) -> bool:
-    """True when every layer has an in-place kernel below (else the reference path is used)."""
-    hidden = all(layer.activation.name in FAST_HIDDEN for layer in mlp.layers[:-1])
-    return hidden and (mlp.layers[-1].activation.name, mlp.loss.name) in FAST_OUTPUT
+    """True when every hidden layer has in-place forms and the output/loss pair a fast step."""
+    return all(layer.activation.fast for layer in mlp.layers[:-1]) and fast_output(mlp) is not None
 
 
-# ---- in-place activations and their derivatives from a -------------------------------------------
+@dataclass(slots=True)
+class LayerPlan:
+    """Layer l's arrays and in-place steps for one batch size, bound once so a step does no lookups
+    (small networks are dominated by Python overhead, not arithmetic).
 
-def _forward_in_place(name: str, z: Array) -> None:
-    """z ← σ(z) in place."""
-    if name == "relu":
-        np.maximum(z, 0.0, out=z)
-    elif name == "tanh":
-        np.tanh(z, out=z)
-    elif name == "sigmoid":
-        # σ(z) = ½ + ½ tanh(z/2): no exp, so no overflow for any z
-        z *= 0.5
-        np.tanh(z, out=z)
-        z *= 0.5
-        z += 0.5
+    Forward: z ← a_{l-1} W_lᵀ + b_l, then a ← σ_l(z) in place (``z is a`` unless σ_l' reads z).
+    Backward: grad_W_l, grad_b_l from delta_l; below ← (delta_l W_l) ⊙ σ_{l-1}'(source).
+    """
 
-
-def _derivative_times(
-    name: str, a: Array, grad_a: Array, work: Array, mask: NDArray[np.bool_]
-) -> None:
-    """grad_a ← grad_a ⊙ σ'(z), with σ' read from a = σ(z); ``work``/``mask`` are scratch."""
-    if name == "relu":
-        np.greater(a, 0.0, out=mask)  # relu'(z) = [z > 0] = [a > 0]
-        np.multiply(grad_a, mask, out=grad_a)
-    elif name == "tanh":
-        np.multiply(a, a, out=work)
-        np.subtract(1.0, work, out=work)  # 1 - a²
-        grad_a *= work
-    elif name == "sigmoid":
-        np.subtract(1.0, a, out=work)
-        work *= a  # a (1 - a)
-        grad_a *= work
+    l: int
+    W: Array  # (n_l, n_{l-1}), updated in place
+    b: Array  # (n_l,)
+    W_T: Array  # a view of W, so the update reaches it
+    z: Array  # (m, n_l): z_L for the output layer
+    a: Array  # (m, n_l): the same array as z when σ_l acts in place on it
+    activate: InPlace | None  # None on the output layer (its loss step does it)
+    work: Array  # (m, n_l) scratch
+    mask: NDArray[np.bool_]  # (m, n_l) scratch
+    a_prev: Array | None  # a_{l-1} (m, n_{l-1}); None for l = 1: the batch, given per step
+    delta: Array  # (m, n_l)
+    delta_T: Array
+    grad_W: Array
+    grad_b: Array
+    below: Array | None  # delta_{l-1} (m, n_{l-1}); None for l = 1
+    derivative_times: DerivativeInPlace | None  # σ_{l-1}' in place; None for l = 1
+    derivative_source: Array  # a_{l-1} or z_{l-1}, whichever σ_{l-1}' reads (unused for l = 1)
+    below_work: Array  # (m, n_{l-1}) scratch
+    below_mask: NDArray[np.bool_]
+    key_W: str
+    key_b: str
+    update_W: bool
+    update_b: bool
 
 
 class Workspace:
-    """Every array one batch of m rows needs, allocated once."""
+    """Every array one batch of m rows needs, allocated once; ``plans`` binds them per layer."""
 
-    def __init__(self, sizes: Sequence[int], m: int, dtype: np.dtype[np.floating]) -> None:
+    def __init__(self, sizes: Sequence[int], m: int, dtype: np.dtype[np.floating],
+                 keeps_z: Sequence[bool] = ()) -> None:
         self.m = m
         self.x = np.empty((m, sizes[0]), dtype)  # (m, n_0) the gathered batch
         self.y = np.empty((m, sizes[-1]), dtype)  # (m, n_L)
         self.a = [self.x] + [np.empty((m, n), dtype) for n in sizes[1:]]  # z_l, then a_l in place
-        self.z_out = np.empty((m, sizes[-1]), dtype)  # z_L kept for the loss
+        # z_l kept apart from a_l where σ_l' reads z; z_L is always kept, for the loss
+        self.z = [self.x] + [
+            np.empty((m, n), dtype) if keep else self.a[l]
+            for l, (n, keep) in enumerate(zip(sizes[1:], keeps_z or [False] * len(sizes[1:]),
+                                             strict=True), start=1)
+        ]
+        self.z_out = self.z[-1] = np.empty((m, sizes[-1]), dtype)
         self.delta = [self.x] + [np.empty((m, n), dtype) for n in sizes[1:]]  # delta[0] unused
         self.work = [self.x] + [np.empty((m, n), dtype) for n in sizes[1:]]
         self.mask = [np.empty((m, n), np.bool_) for n in sizes]
         self.row = np.empty((m, 1), dtype)  # per-sample max / Σ e^z
-        self.forward_plan: list[Any] = []  # filled by Trainer._plan
-        self.backward_plan: list[Any] = []
+        self.plans: list[LayerPlan] = []  # layers 1..L, filled by Trainer._plan
+        self.backward_plans: list[LayerPlan] = []  # layers L..1
 
 
 @dataclass
@@ -130,39 +141,44 @@ class Trainer:
         self._spaces: dict[int, Workspace] = {}
         self._grad_W = [np.empty_like(layer.W) for layer in mlp.layers]
         self._grad_b = [np.empty_like(layer.b) for layer in mlp.layers]
-        names = [layer.activation.name for layer in mlp.layers]
-        self._hidden = names[:-1]
-        self._output = (names[-1], mlp.loss.name)
+        self._output = fast_output(mlp)
         self._folded = self._folds_learning_rate()
         # delta_L carries 1/m, and η too when plain SGD's update folds into the gradient
         self._scale = float(optimizer.learning_rate) if self._folded else 1.0
-        L = len(mlp.layers)
-        self._updates = [(trains(mlp, k, "W"), trains(mlp, k, "b")) for k in range(1, L + 1)]
 
     def workspace(self, m: int) -> Workspace:
         space = self._spaces.get(m)
         if space is None:
-            space = self._spaces[m] = Workspace(self.mlp.sizes, m, self.mlp.dtype)
+            hidden = [layer.activation.derivative_reads_z for layer in self.mlp.layers[:-1]]
+            space = Workspace(self.mlp.sizes, m, self.mlp.dtype, [*hidden, True])
+            self._spaces[m] = space
             self._plan(space)
         return space
 
     def _plan(self, space: Workspace) -> None:
-        """Bind each layer's arrays and buffers once, so a step does no lookups (small networks
-        are dominated by Python overhead, not arithmetic)."""
-        layers = self.mlp.layers
+        """Bind each layer's arrays, buffers and in-place steps once."""
+        layers, mlp = self.mlp.layers, self.mlp
         L = len(layers)
-        space.forward_plan = [
-            (layer.W.T, layer.b, space.z_out if k == L else space.a[k],
-             self._hidden[k - 1] if k < L else None)
-            for k, layer in enumerate(layers, start=1)
-        ]  # a_{l-1} of layer 1 is the batch itself, given per step
-        space.backward_plan = [
-            (space.delta[k], space.delta[k].T, None if k == 1 else space.a[k - 1],
-             self._grad_W[k - 1], self._grad_b[k - 1], layer.W, layer.b,
-             None if k == 1 else space.delta[k - 1], self._hidden[k - 2] if k > 1 else "",
-             space.work[k - 1], space.mask[k - 1], f"W{k}", f"b{k}", *self._updates[k - 1])
-            for k, layer in reversed(list(enumerate(layers, start=1)))
-        ]
+        plans = []
+        for l, layer in enumerate(layers, start=1):
+            below = layers[l - 2].activation if l > 1 else None
+            plans.append(LayerPlan(
+                l=l, W=layer.W, b=layer.b, W_T=layer.W.T, z=space.z[l], a=space.a[l],
+                activate=layer.activation.forward_in_place if l < L else None,
+                work=space.work[l], mask=space.mask[l],
+                a_prev=None if l == 1 else space.a[l - 1],
+                delta=space.delta[l], delta_T=space.delta[l].T,
+                grad_W=self._grad_W[l - 1], grad_b=self._grad_b[l - 1],
+                below=None if below is None else space.delta[l - 1],
+                derivative_times=None if below is None else below.derivative_times,
+                derivative_source=space.z[l - 1] if below and below.derivative_reads_z else (
+                    space.a[l - 1]),
+                below_work=space.work[l - 1], below_mask=space.mask[l - 1],
+                key_W=f"W{l}", key_b=f"b{l}",
+                update_W=trains(mlp, l, "W"), update_b=trains(mlp, l, "b"),
+            ))
+        space.plans = plans
+        space.backward_plans = plans[::-1]
 
     def epoch(
         self, X: Array, Y: Array, labels: Indices | None, order: Indices | None
@@ -198,50 +214,27 @@ class Trainer:
     ) -> StepLoss:
         """Forward, backward (old weights) and update for one batch; returns Σ_s C_s and writes
         the predicted class of each row into ``predicted`` when given."""
-        matmul, add = np.matmul, np.add
+        matmul, add, copyto = np.matmul, np.add, np.copyto
         a_prev = xb
-        for W_T, b, z, hidden in space.forward_plan:
-            matmul(a_prev, W_T, out=z)  # z_l = a_{l-1} W_lᵀ + b_l  (m, n_l)
-            add(z, b, out=z)
-            if hidden is not None:
-                if hidden == "relu":
-                    np.maximum(z, 0.0, out=z)
-                else:
-                    _forward_in_place(hidden, z)
-                a_prev = z
+        for p in space.plans:
+            z = p.z
+            matmul(a_prev, p.W_T, out=z)  # z_l = a_{l-1} W_lᵀ + b_l  (m, n_l)
+            add(z, p.b, out=z)
+            if p.activate is not None:
+                a = p.a
+                if a is not z:  # σ_l' reads z: keep it
+                    copyto(a, z)
+                p.activate(a, p.work, p.mask)
+                a_prev = a
         loss_sum = self._output_delta(space, yb, predicted)
         self._backward_update(space, xb)
         return loss_sum
 
     def _output_delta(self, space: Workspace, yb: Array, predicted: Indices | None) -> StepLoss:
         """a_L, Σ_s C_s, and delta_L = dC/dz_L (already ÷ m, and × η for plain SGD)."""
-        activation, loss = self._output
-        z, out, delta, row = space.z_out, space.a[-1], space.delta[-1], space.row
-        n_out = z.shape[1]
-        loss_sum: StepLoss
-        if activation == "softmax":
-            np.maximum.reduce(z, axis=1, keepdims=True, out=row)
-            np.subtract(z, row, out=z)  # shifted: max 0 per sample
-            np.exp(z, out=out)
-            np.add.reduce(out, axis=1, keepdims=True, out=row)
-            np.divide(out, row, out=out)  # softmax
-            np.log(row, out=row)
-            # Σ_s (logsumexp_s - Σ_k y_k z_k), from the shifted z
-            loss_sum = np.add.reduce(row, axis=None) - np.vdot(yb, z)
-            np.subtract(out, yb, out=delta)  # a - y
-        elif activation == "sigmoid":
-            np.copyto(out, z)
-            _forward_in_place("sigmoid", out)
-            loss_sum = _bce_from_logits_sum(z, yb, space.work[-1]) / n_out
-            np.subtract(out, yb, out=delta)
-            delta /= n_out  # (a - y) / n
-        else:  # linear output, squared error
-            np.copyto(out, z)
-            np.subtract(out, yb, out=delta)  # a - y
-            squares = np.vdot(delta, delta)
-            loss_sum = 0.5 * squares if loss == "half_sse" else squares / n_out
-            if loss == "mse":
-                delta *= 2.0 / n_out
+        assert self._output is not None
+        out, delta = space.a[-1], space.delta[-1]
+        loss_sum = self._output(space.z_out, out, yb, delta, space.work[-1], space.row)
         np.multiply(delta, self._scale / space.m, out=delta)
         if predicted is not None:
             _predict_classes(out, predicted)
@@ -256,27 +249,26 @@ class Trainer:
         sum_rows = np.add.reduce
         folded = self._folded
         optimizer = self.optimizer
-        for (delta, delta_T, a_prev, grad_W, grad_b, W, b, below, hidden, work, mask,
-             key_W, key_b, update_W, update_b) in space.backward_plan:
-            matmul(delta_T, xb if a_prev is None else a_prev, out=grad_W)  # (n_l, n_{l-1})
-            sum_rows(delta, axis=0, out=grad_b)  # (n_l,)
+        for p in space.backward_plans:
+            delta, a_prev, W = p.delta, p.a_prev, p.W
+            matmul(p.delta_T, xb if a_prev is None else a_prev, out=p.grad_W)  # (n_l, n_{l-1})
+            sum_rows(delta, axis=0, out=p.grad_b)  # (n_l,)
+            below = p.below
             if below is not None:
                 matmul(delta, W, out=below)  # (m, n_{l-1}), with the old W_l
-                if hidden == "relu":
-                    np.greater(a_prev, 0.0, out=mask)  # relu'(z) = [a > 0]
-                    np.multiply(below, mask, out=below)
-                else:
-                    _derivative_times(hidden, a_prev, below, work, mask)
+                times = p.derivative_times
+                if times is not None:
+                    times(p.derivative_source, below, p.below_work, p.below_mask)
             if folded:  # grad_W already carries η: θ -= η g in one subtraction
-                if update_W:
-                    subtract(W, grad_W, out=W)
-                if update_b:
-                    subtract(b, grad_b, out=b)
+                if p.update_W:
+                    subtract(W, p.grad_W, out=W)
+                if p.update_b:
+                    subtract(p.b, p.grad_b, out=p.b)
             else:
-                if update_W:
-                    _update(optimizer, key_W, W, grad_W)
-                if update_b:
-                    _update(optimizer, key_b, b, grad_b)
+                if p.update_W:
+                    _update(optimizer, p.key_W, W, p.grad_W)
+                if p.update_b:
+                    _update(optimizer, p.key_b, p.b, p.grad_b)
 
     # ---- the reference path ------------------------------------------------------------------
 
@@ -312,17 +304,6 @@ def _update(optimizer: Optimizer, key: str, param: Array, grad: Array) -> None:
         update(key, param, grad, grad_is_scratch=True)  # ours: may reuse grad as workspace
     else:
         update(key, param, grad)
-
-
-def _bce_from_logits_sum(z: Array, y: Array, work: Array) -> float:
-    """Σ_s Σ_k [max(z,0) - z y + log(1 + e^(-|z|))], exact for any z."""
-    np.abs(z, out=work)
-    np.negative(work, out=work)
-    np.exp(work, out=work)
-    np.log1p(work, out=work)
-    total = float(work.sum() - np.vdot(z, y))
-    np.maximum(z, 0.0, out=work)
-    return total + float(work.sum())
 
 
 def fast_gradients(mlp: MLP, X: Array, Y: Array) -> tuple[list[Array], list[Array], float]:

@@ -1,14 +1,15 @@
 """GitHub-flavoured Markdown: the worked step with ``$...$``/``$$...$$`` maths.
 
 The words and the layout come from gradtrace.render.wording, which every format shares;
-``describe`` (the step in a sentence) stays beside ``LOSS_WORDS`` here until the loss registry
-gives each loss its words.
+``describe`` (the step in a sentence) stays beside ``LOSS_WORDS`` (from the loss registry) here;
+it could move to wording.py.
 """
 
 from __future__ import annotations
 
 import re
 
+from gradtrace.core.losses import LOSSES
 from gradtrace.render.math import MathStyle, aligned, matrix
 from gradtrace.render.options import RenderOptions
 from gradtrace.render.wording import (
@@ -26,12 +27,7 @@ from gradtrace.render.wording import (
 )
 from gradtrace.trace.model import Quantity, Step, Trace
 
-LOSS_WORDS = {
-    "half_sse": "half the sum of squared errors",
-    "mse": "mean squared error",
-    "binary_cross_entropy": "binary cross-entropy",
-    "cross_entropy": "cross-entropy",
-}
+LOSS_WORDS = {name: entry.words for name, entry in LOSSES.items()}
 
 
 def describe(step: Step) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gradtrace import notation
+from gradtrace.core import activations, losses
 from gradtrace.notation import Naming
 from gradtrace.trace.expr import Expr, Num, Op, Sym, Value
 from gradtrace.trace.model import Equation
@@ -24,12 +25,11 @@ PRECEDENCE = {"add": 1, "sub": 1, "neg": 2, "mul": 3, "hadamard": 4, "matmul": 3
 ATOM = 7
 
 TEXT_FUNCTIONS = {"Σ_s": "Σₛ", "softmax_backward": "softmax_backward"}
+# Functions that are no activation's or loss's (each of those brings its own LaTeX from its entry).
 LATEX_FUNCTIONS = {
-    "σ": "\\sigma", "Σ": "\\sum", "Σ_s": "\\sum_{s}", "log": "\\log", "exp": "\\exp",
-    "tanh": "\\tanh", "relu": "\\operatorname{relu}", "relu'": "\\operatorname{relu}'",
-    "leaky_relu": "\\operatorname{leaky\\_relu}", "leaky_relu'": "\\operatorname{leaky\\_relu}'",
-    "softmax": "\\operatorname{softmax}", "softmax_backward": "\\operatorname{softmax\\_backward}",
-    "linear": "\\operatorname{linear}",
+    "Σ": "\\sum", "Σ_s": "\\sum_{s}", "log": "\\log", "exp": "\\exp",
+    "softmax_backward": "\\operatorname{softmax\\_backward}",
+    **activations.latex_names(), **losses.latex_names(),
 }
 
 

@@ -105,7 +105,7 @@ def _a(step: Step, l: int) -> Quantity:
 
     def neuron_rhs(j: int, s: int) -> Expr:
         z_entry = _entry("z", l, z, j, s, m)
-        if name == "softmax":
+        if not f.is_elementwise(name):
             column = [_entry("z", l, z, k, s, m) for k in range(z.shape[0])]
             return f.softmax_entry_expr(z_entry, column)
         return f.activation_expr(name, z_entry)
@@ -195,7 +195,7 @@ def _output_delta(step: Step) -> Quantity:
         def neuron_rhs(j: int, s: int) -> Expr:
             return f.fused_delta_expr(loss, _entry("y", None, y, j, s, m),
                                       _entry("a", L, a, j, s, m), n)
-    elif name == "softmax":
+    elif not f.is_elementwise(name):
         grad_a = backward.grad_a
         rhs = call("softmax_backward", sym("a", L, a), sym("grad_a", L, grad_a))
         note = "through the softmax Jacobian, per sample: δ_j = a_j (g_j − Σ_k a_k g_k), g = ∂C/∂a"
