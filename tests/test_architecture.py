@@ -35,7 +35,8 @@ MAY_USE: dict[str, set[str]] = {
     "classic": {"core"},
     "examples": set(),
     "web": {"core", "trace", "render", "data", "spec", "workflow", "network", "checkpoint"},  # anything but cli
-    "cli": {"core", "trace", "render", "data", "spec", "workflow", "network", "checkpoint", "web"},
+    "cli": {"core", "trace", "render", "data", "spec", "workflow", "network", "checkpoint",
+            "web"},
 }
 RENDER_MUST_NOT = ("gradtrace.core.network", "gradtrace.core.backprop")
 
