@@ -34,7 +34,8 @@ MAY_USE: dict[str, set[str]] = {
     "network": {"core", "spec", "checkpoint", "data"},
     "classic": {"core"},
     "examples": set(),
-    "web": {"core", "trace", "render", "data", "spec", "workflow", "network", "checkpoint"},  # anything but cli
+    # the web may use anything but the cli
+    "web": {"core", "trace", "render", "data", "spec", "workflow", "network", "checkpoint"},
     "cli": {"core", "trace", "render", "data", "spec", "workflow", "network", "checkpoint",
             "web"},
 }
