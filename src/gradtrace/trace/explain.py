@@ -8,13 +8,17 @@ Indices printed are 1-based; with a batch, entries carry (unit, sample).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gradtrace.trace import formulas as f
 from gradtrace.trace.expr import Expr, Sym, add, call, hadamard, matmul, mul, sub, sym, transpose
-from gradtrace.trace.model import Array, Equation, Quantity, Step
+from gradtrace.trace.quantity import Array, Equation, Quantity
 from gradtrace.trace.updates import update_quantities
+
+if TYPE_CHECKING:  # reads a Step; model.py imports this module, so only for types
+    from gradtrace.trace.model import Step
 
 
 def explain_step(step: Step) -> tuple[Quantity, ...]:

@@ -9,11 +9,15 @@ Adam: m = β1 m + (1 − β1) g, v = β2 v + (1 − β2) g², m̂ = m / (1 − �
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gradtrace.trace.expr import Expr, Num, Sym, add, call, div, hadamard, mul, square, sub, sym
-from gradtrace.trace.model import Array, Equation, Quantity, Step
+from gradtrace.trace.quantity import Array, Equation, Quantity
+
+if TYPE_CHECKING:  # reads a Step; model.py imports this module, so only for types
+    from gradtrace.trace.model import Step
 
 # get(kind, array) -> the symbol in the current view; times: ⊙ for matrices, · for scalars
 Getter = Callable[[str, Array], Sym]
