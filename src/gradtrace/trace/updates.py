@@ -35,14 +35,14 @@ def _quantity(step: Step, l: int, parameter: str, kind: str, key: str, value: Ar
     def entry_get(j: int, i: int) -> Getter:
         def get(kind_: str, array: Array) -> Sym:
             index = (j + 1, i + 1) if parameter == "W" else (j + 1,)
-            return sym(kind_, l, float(array[j, i]), index)
+            return Sym(kind_, l, array.item(j, i), index)  # sym()'s freeze is slow per entry
         return get
 
     lhs = sym(kind, l, value)
     matrix = Equation(lhs, None if build is None else build(matrix_get, hadamard), lhs.value, note)
     neuron = tuple(  # the note once, on the first entry
         Equation(entry_get(j, i)(kind, value),
-                 None if build is None else build(entry_get(j, i), mul), float(value[j, i]),
+                 None if build is None else build(entry_get(j, i), mul), value.item(j, i),
                  note if (j, i) == (0, 0) else None)
         for j, i in np.ndindex(value.shape)
     )
