@@ -78,9 +78,13 @@ def step(
         "--steps", "-n", min=1, help="How many training steps to work out (default: the spec's).",
     )] = None,
     fmt: Annotated[Format, typer.Option(
-        "--format", "-f", help="text for the terminal; json is the gradtrace.trace/1 trace; "
-        "markdown, latex, pdf, html, ipynb are hand-outs.",
+        "--format", "-f", help="text for the terminal; json is the gradtrace.trace/2 trace "
+        "(--schema 1 for /1); markdown, latex, pdf, html, ipynb are hand-outs.",
     )] = Format.text,
+    schema: Annotated[int, typer.Option(
+        "--schema", min=1, max=2, help="With --format json: 2 writes each matrix once and refers "
+        "to it; 1 repeats every value in every equation (about 7x larger).",
+    )] = 2,
     view: Annotated[View, typer.Option(
         help="matrix: z1 = W1 a0 + b1 with whole matrices; neuron: one scalar equation per unit "
         "and weight, as in hand-worked examples; both.",
@@ -120,6 +124,7 @@ def step(
     options = RenderOptions(
         precision=precision, view=view.value, notation=notation.value,
         width=width or (100 if output else stdout_console().width), interactive=interactive,
+        schema=schema,
     )
     if fmt is Format.text and output is None:
         text_renderer.write(trace, stdout_console(options.width), options)

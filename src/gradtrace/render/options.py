@@ -21,6 +21,7 @@ class RenderOptions:
     width: int = 100  # terminal columns for the text renderer
     interactive: bool = False  # html only: the step-through page with the trace embedded
     title: str | None = None
+    schema: int = 2  # json only: gradtrace.trace/2 (numbers by reference) or /1 (values inline)
 
 
 class Renderer(Protocol):
