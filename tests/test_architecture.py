@@ -56,14 +56,27 @@ def part_of(module: str) -> str:
 MODULES = {module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
 
 
-def imports_of(path: Path) -> set[str]:
+def _type_only(tree: ast.Module) -> set[ast.AST]:
+    """The nodes under ``if TYPE_CHECKING:``: imports for annotations, never run."""
+    return {inner for node in ast.walk(tree) if isinstance(node, ast.If)
+            and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+            for statement in node.body for inner in ast.walk(statement)}
+
+
+def imports_of(path: Path, *, runtime: bool = False) -> set[str]:
     """Every gradtrace module a file imports, lazy imports inside functions included.
 
-    ``from gradtrace.trace import json`` counts as importing ``gradtrace.trace.json``.
+    ``from gradtrace.trace import json`` counts as importing ``gradtrace.trace.json``. With
+    ``runtime``, imports under ``if TYPE_CHECKING:`` are left out (they never run, so they make
+    no import cycle; they still count for which part may use which).
     """
     names: set[str] = set()
     package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped = _type_only(tree) if runtime else set()
+    for node in ast.walk(tree):
+        if node in skipped:
+            continue
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -110,7 +123,7 @@ def test_core_uses_numpy_and_the_standard_library_only(path: Path) -> None:
 
 def cycles() -> Iterator[tuple[str, ...]]:
     """Each loop of imports between modules once (a package and its own __init__ excepted)."""
-    graph = {module: {name for name in imports_of(path) if name in MODULES and name != module
+    graph = {module: {name for name in imports_of(path, runtime=True) if name in MODULES and name != module
                       and not module.startswith(name + ".")}
              for module, path in MODULES.items()}
     seen: set[frozenset[str]] = set()
@@ -128,25 +141,9 @@ def cycles() -> Iterator[tuple[str, ...]]:
         yield from visit(module, module, [module])
 
 
-# One arrow the trace's owners are taking out (the model builds its explanation on first use, and
-# the explanation reads the model): loops through it are known. Strict xfail below, so the day it
-# is gone this list must go too.
-KNOWN_ARROWS = {("gradtrace.trace.model", "gradtrace.trace.explain")}
-
-
-def through_known_arrow(loop: tuple[str, ...]) -> bool:
-    arrows = set(zip(loop, loop[1:] + loop[:1], strict=True))
-    return bool(arrows & KNOWN_ARROWS)
-
-
 def test_no_import_cycles_between_modules() -> None:
-    unknown = [loop for loop in cycles() if not through_known_arrow(loop)]
-    assert not unknown, f"import cycles: {unknown}"
-
-
-@pytest.mark.xfail(strict=True, reason="trace/model.py -> trace/explain.py: being fixed on its own branch")
-def test_the_known_trace_cycle_is_gone() -> None:
-    assert not any(through_known_arrow(loop) for loop in cycles())
+    loops = list(cycles())
+    assert not loops, f"import cycles: {loops}"
 
 
 def test_every_renderer_takes_its_words_from_the_wording_module(monkeypatch: pytest.MonkeyPatch) -> None:

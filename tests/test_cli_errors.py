@@ -204,7 +204,13 @@ def test_step_json_is_the_seed_trace_and_validates() -> None:
     result = run_cli("step", "--format", "json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    jsonschema.validate(data, schema())
+    assert data["schema"] == "gradtrace.trace/2"  # the default since /2 (issue #12); /1 on request
+    jsonschema.validate(data, schema(2))
+    assert data["steps"][0]["cost"] == pytest.approx(SEED_COST, abs=1e-15)
+    result = run_cli("step", "--format", "json", "--schema", "1")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    jsonschema.validate(data, schema(1))
     assert data["steps"][0]["cost"] == pytest.approx(SEED_COST, abs=1e-15)
 
 

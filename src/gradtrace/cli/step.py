@@ -11,7 +11,12 @@ import typer
 from rich.console import Console
 
 from gradtrace.cli.app import app
-from gradtrace.core.gradcheck import DEFAULT_ABSOLUTE_TOLERANCE, DEFAULT_STEP, DEFAULT_TOLERANCE
+from gradtrace.core.gradcheck import (
+    CHECK_DTYPE,
+    DEFAULT_ABSOLUTE_TOLERANCE,
+    DEFAULT_STEP,
+    DEFAULT_TOLERANCE,
+)
 from gradtrace.errors import GradientCheckError, GradtraceError
 from gradtrace.io import PDF, TEXT, atomic_write_bytes, atomic_write_text, check_output
 from gradtrace.render import text as text_renderer
@@ -54,6 +59,7 @@ SpecArgument = Annotated[
 
 PROGRESS_FROM = 2_000  # parameters: smaller checks finish before a bar would be seen
 PIPE_WIDTH = 120  # columns when standard output is not a terminal
+RICH_TABLE_ROWS = 500  # larger gradient checks print plain aligned columns, fast
 
 
 def stdout_console(width: int | None = None) -> Console:
@@ -71,9 +77,13 @@ def step(
         "--steps", "-n", min=1, help="How many training steps to work out (default: the spec's).",
     )] = None,
     fmt: Annotated[Format, typer.Option(
-        "--format", "-f", help="text for the terminal; json is the gradtrace.trace/1 trace; "
-        "markdown, latex, pdf, html, ipynb are hand-outs.",
+        "--format", "-f", help="text for the terminal; json is the gradtrace.trace/2 trace "
+        "(--schema 1 for /1); markdown, latex, pdf, html, ipynb are hand-outs.",
     )] = Format.text,
+    schema: Annotated[int, typer.Option(
+        "--schema", min=1, max=2, help="With --format json: 2 writes each matrix once and refers "
+        "to it; 1 repeats every value in every equation (about 7x larger).",
+    )] = 2,
     view: Annotated[View, typer.Option(
         help="matrix: z1 = W1 a0 + b1 with whole matrices; neuron: one scalar equation per unit "
         "and weight, as in hand-worked examples; both.",
@@ -120,7 +130,7 @@ def step(
     trace = trace_spec(loaded, steps, name=loaded.name or (Path(spec).stem if spec else "seed"))
     options = RenderOptions(
         precision=precision, view=view.value, notation=notation.value,
-        width=width or (100 if output else stdout_console().width),
+        width=width or (100 if output else stdout_console().width), schema=schema,
     )
     if fmt is Format.text and output is None:
         text_renderer.write(trace, stdout_console(options.width), options)
@@ -178,18 +188,30 @@ def check(
                   transient=True, disable=total < PROGRESS_FROM) as bar:
         task = bar.add_task("central differences", total=total)
         comparisons = check_spec(loaded, step_size, lambda n: bar.advance(task, n))
-    table = Table(title="Gradient check: backpropagation vs central differences")
-    for column in ("parameter", "analytic dC/dθ", "numerical", "relative error", "absolute error", ""):
-        table.add_column(column, justify="left" if column == "parameter" else "right")
-    failures = 0
+    title = (f"Gradient check: backpropagation vs central differences, both in {CHECK_DTYPE} "
+             "whatever the spec's dtype")
+    columns = ("parameter", "analytic dC/dθ", "numerical", "relative error", "absolute error", "")
+    rows = []
     for c in comparisons:
         ok = c.passes(tolerance, absolute_tolerance)
-        failures += not ok
         index = ",".join(str(i + 1) for i in c.index)
-        table.add_row(f"{c.parameter}[{index}]", f"{c.analytic:.10g}", f"{c.numerical:.10g}",
-                      f"{c.relative_error:.2e}", f"{c.absolute_error:.2e}",
-                      "ok" if ok else "[bold red]MISMATCH[/]")
-    console.print(table)
+        rows.append((f"{c.parameter}[{index}]", f"{c.analytic:.10g}", f"{c.numerical:.10g}",
+                     f"{c.relative_error:.2e}", f"{c.absolute_error:.2e}", "ok" if ok else "MISMATCH"))
+    failures = sum(row[-1] != "ok" for row in rows)
+    if len(rows) > RICH_TABLE_ROWS:  # rich lays a table out cell by cell: seconds for 5,000 rows
+        widths = [max(len(column), *(len(row[k]) for row in rows)) for k, column in enumerate(columns)]
+        lines = [title, "  ".join(c.ljust(w) if k == 0 else c.rjust(w)
+                                  for k, (c, w) in enumerate(zip(columns, widths, strict=True)))]
+        lines += ["  ".join(c.ljust(w) if k == 0 else c.rjust(w)
+                            for k, (c, w) in enumerate(zip(row, widths, strict=True))) for row in rows]
+        sys.stdout.write("\n".join(lines) + "\n")
+    else:
+        table = Table(title=title)
+        for column in columns:
+            table.add_column(column, justify="left" if column == "parameter" else "right")
+        for row in rows:
+            table.add_row(*row[:-1], "ok" if row[-1] == "ok" else "[bold red]MISMATCH[/]")
+        console.print(table)
     worst = max(c.relative_error for c in comparisons)
     bounds = f"largest relative error {worst:.2e}; tolerance {tolerance:g}, atol {absolute_tolerance:g}"
     if failures:

@@ -1,4 +1,4 @@
-"""The JSON renderer: the trace in schema gradtrace.trace/1."""
+"""The JSON renderer: the trace in schema gradtrace.trace/2 (``options.schema = 1``: /1)."""
 
 from __future__ import annotations
 
@@ -8,4 +8,4 @@ from gradtrace.trace.model import Trace
 
 
 def render(trace: Trace, options: RenderOptions) -> str:
-    return trace_json.dumps(trace) + "\n"
+    return trace_json.dumps(trace, version=options.schema) + "\n"

@@ -20,6 +20,7 @@ class RenderOptions:
     notation: Naming = "textbook"
     width: int = 100  # terminal columns for the text renderer
     title: str | None = None
+    schema: int = 2  # json only: gradtrace.trace/2 (numbers by reference) or /1 (values inline)
 
 
 class Renderer(Protocol):

@@ -8,13 +8,17 @@ Indices printed are 1-based; with a batch, entries carry (unit, sample).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gradtrace.trace import formulas as f
 from gradtrace.trace.expr import Expr, Sym, add, call, hadamard, matmul, mul, sub, sym, transpose
-from gradtrace.trace.model import Array, Equation, Quantity, Step
+from gradtrace.trace.quantity import Array, Equation, Quantity
 from gradtrace.trace.updates import update_quantities
+
+if TYPE_CHECKING:  # reads a Step; model.py imports this module, so only for types
+    from gradtrace.trace.model import Step
 
 
 def explain_step(step: Step) -> tuple[Quantity, ...]:
@@ -36,18 +40,21 @@ def explain_step(step: Step) -> tuple[Quantity, ...]:
 
 # ---- helpers ---------------------------------------------------------------------------------
 
+# Entries are built as Sym directly, with ndarray.item: a neuron view at the trace cap has ~50,000
+# of them, and sym()'s general freeze() of a 0-d array would be most of the explanation's time.
+
 def _entry(kind: str, layer: int | None, matrix: Array, row: int, col: int, m: int) -> Sym:
     """One entry of a (units, batch) matrix; the sample index is shown only for a batch."""
     index = (row + 1,) if m == 1 else (row + 1, col + 1)
-    return sym(kind, layer, float(matrix[row, col]), index)
+    return Sym(kind, layer, matrix.item(row, col), index)
 
 
 def _weight(kind: str, layer: int, W: Array, row: int, col: int) -> Sym:
-    return sym(kind, layer, float(W[row, col]), (row + 1, col + 1))
+    return Sym(kind, layer, W.item(row, col), (row + 1, col + 1))
 
 
 def _bias(kind: str, layer: int, b: Array, row: int) -> Sym:
-    return sym(kind, layer, float(b[row, 0]), (row + 1,))
+    return Sym(kind, layer, b.item(row, 0), (row + 1,))
 
 
 def _cells(matrix: Array) -> list[tuple[int, int]]:
@@ -59,7 +66,7 @@ def _cells(matrix: Array) -> list[tuple[int, int]]:
 def _per_entry(kind: str, layer: int | None, value: Array, m: int,
                rhs: Callable[[int, int], Expr]) -> tuple[Equation, ...]:
     return tuple(
-        Equation(_entry(kind, layer, value, r, c, m), rhs(r, c), float(value[r, c]))
+        Equation(_entry(kind, layer, value, r, c, m), rhs(r, c), value.item(r, c))
         for r, c in _cells(value)
     )
 
@@ -241,7 +248,7 @@ def _grad_W(step: Step, l: int) -> Quantity:
             for s in range(m)
         ]
         entry_rhs: Expr = terms[0] if m == 1 else mul(f.fraction(1, m), add(*terms))
-        neuron.append(Equation(_weight("grad_W", l, grad_W, j, i), entry_rhs, float(grad_W[j, i])))
+        neuron.append(Equation(_weight("grad_W", l, grad_W, j, i), entry_rhs, grad_W.item(j, i)))
     return Quantity(f"grad_W{l}", "grad_W", l, "backward", matrix, tuple(neuron))
 
 

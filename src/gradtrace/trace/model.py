@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
-from gradtrace.trace.expr import Expr, Sym, Value
+from gradtrace.trace.explain import explain_step
+from gradtrace.trace.quantity import PHASES, Array, Equation, Phase, Quantity
 
-Array = NDArray[np.float64]
-Phase = Literal["forward", "cost", "backward", "update"]
-PHASES: tuple[Phase, ...] = ("forward", "cost", "backward", "update")
+__all__ = [  # Equation, Quantity and the phases live in trace/quantity.py; read here as before
+    "PHASES", "Array", "BackwardRecord", "Equation", "ForwardRecord", "LayerInfo", "NetworkInfo",
+    "OptimizerInfo", "OptimizerState", "Phase", "Quantity", "Step", "Trace", "UpdateRecord",
+    "frozen_array",
+]
 
 
 def frozen_array(value: NDArray[np.floating]) -> Array:
@@ -101,28 +103,6 @@ class OptimizerInfo:
         return dict(self.hyperparameters).get(name, default)
 
 
-@dataclass(frozen=True)
-class Equation:
-    """``lhs = rhs`` printed as formula, then numbers, then ``value``; rhs None means given."""
-
-    lhs: Sym
-    rhs: Expr | None
-    value: Value
-    note: str | None = None
-
-
-@dataclass(frozen=True)
-class Quantity:
-    """One named quantity of a step, explained in the matrix view and the neuron view."""
-
-    key: str  # "z1", "delta2", "grad_W1", "W1_new", "cost", ...
-    kind: str  # notation key
-    layer: int | None
-    phase: Phase
-    matrix: Equation
-    neuron: tuple[Equation, ...]
-
-
 @dataclass(frozen=True, eq=False)
 class Step:
     """One training step: its inputs, every intermediate, and the update."""
@@ -158,8 +138,6 @@ class Step:
 
     @cached_property
     def _quantities(self) -> tuple[Quantity, ...]:
-        from gradtrace.trace.explain import explain_step  # explain reads Step: import late
-
         return explain_step(self)
 
     def quantities(self) -> tuple[Quantity, ...]:

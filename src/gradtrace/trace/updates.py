@@ -9,11 +9,15 @@ Adam: m = β1 m + (1 − β1) g, v = β2 v + (1 − β2) g², m̂ = m / (1 − �
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gradtrace.trace.expr import Expr, Num, Sym, add, call, div, hadamard, mul, square, sub, sym
-from gradtrace.trace.model import Array, Equation, Quantity, Step
+from gradtrace.trace.quantity import Array, Equation, Quantity
+
+if TYPE_CHECKING:  # reads a Step; model.py imports this module, so only for types
+    from gradtrace.trace.model import Step
 
 # get(kind, array) -> the symbol in the current view; times: ⊙ for matrices, · for scalars
 Getter = Callable[[str, Array], Sym]
@@ -31,14 +35,14 @@ def _quantity(step: Step, l: int, parameter: str, kind: str, key: str, value: Ar
     def entry_get(j: int, i: int) -> Getter:
         def get(kind_: str, array: Array) -> Sym:
             index = (j + 1, i + 1) if parameter == "W" else (j + 1,)
-            return sym(kind_, l, float(array[j, i]), index)
+            return Sym(kind_, l, array.item(j, i), index)  # sym()'s freeze is slow per entry
         return get
 
     lhs = sym(kind, l, value)
     matrix = Equation(lhs, None if build is None else build(matrix_get, hadamard), lhs.value, note)
     neuron = tuple(  # the note once, on the first entry
         Equation(entry_get(j, i)(kind, value),
-                 None if build is None else build(entry_get(j, i), mul), float(value[j, i]),
+                 None if build is None else build(entry_get(j, i), mul), value.item(j, i),
                  note if (j, i) == (0, 0) else None)
         for j, i in np.ndindex(value.shape)
     )
