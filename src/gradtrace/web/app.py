@@ -24,7 +24,14 @@ from gradtrace import notation
 from gradtrace.core.activations import ACTIVATIONS
 from gradtrace.core.losses import LOSSES
 from gradtrace.data.synthetic import GENERATORS
-from gradtrace.errors import GradtraceError, LimitError, SpecError, UnknownNameError, unknown_name
+from gradtrace.errors import (
+    GradtraceError,
+    LimitError,
+    NumericalError,
+    SpecError,
+    UnknownNameError,
+    unknown_name,
+)
 from gradtrace.spec import (
     Spec,
     describe_validation_error,
@@ -236,7 +243,9 @@ def create_app(initial_spec: dict[str, Any] | None = None) -> FastAPI:
             trace = trace_spec(spec)
         except LimitError as error:
             raise RequestError(413, "", str(error), "limit") from None
-        return _finite(to_dict(trace))
+        except NumericalError as error:  # JSON has no inf or NaN; the message names the quantity
+            raise RequestError(422, "", str(error).removeprefix(f"{spec.source}: ")) from None
+        return to_dict(trace)
 
     @app.post("/api/train")
     def train_endpoint(request: TrainRequest) -> dict[str, Any]:
@@ -262,13 +271,3 @@ def _example(name: str) -> dict[str, Any]:
         return parse_text(example_text(name), "toml", name)
     except UnknownNameError as error:
         raise RequestError(404, "name", str(error), "not_found") from None
-
-
-def _finite(trace: dict[str, Any]) -> dict[str, Any]:
-    """The trace, or a 422 when a value overflowed (JSON has no inf or NaN)."""
-    try:
-        json.dumps(trace["steps"][-1]["cost"], allow_nan=False)
-    except ValueError:
-        raise RequestError(422, "", "the cost is not finite; use smaller weights, inputs or "
-                           "learning rate") from None
-    return trace
