@@ -35,7 +35,7 @@ from gradtrace.core.activations import ACTIVATIONS, get_activation
 from gradtrace.core.init import INITIALISERS, init_weights
 from gradtrace.core.losses import LOSSES, PROBABILITY_ACTIVATIONS, get_loss
 from gradtrace.core.network import MLP, Layer
-from gradtrace.core.optimizers import Optimizer, make_optimizer
+from gradtrace.core.optimizers import OPTIMIZERS, Optimizer, make_optimizer
 from gradtrace.errors import ECHO_LIMIT, SpecError, UnknownNameError, shorten, unknown_name
 
 # Caps that keep a spec from asking for more memory than a laptop has (documented in the README).
@@ -128,12 +128,17 @@ def check_table(value: Any, field: str) -> Number | Vector | Matrix:
 class OptimizerSpec(_Strict):
     """The optimiser and its hyperparameters (learning_rate lives at the top level)."""
 
-    name: Literal["sgd", "momentum", "adam"] = "sgd"
+    name: str = "sgd"
     momentum: float = Field(default=0.9, ge=0.0, lt=1.0)
     beta1: float = Field(default=0.9, ge=0.0, lt=1.0)
     beta2: float = Field(default=0.999, ge=0.0, lt=1.0)
     epsilon: float = Field(default=1e-8, gt=0.0)
     weight_decay: float = Field(default=0.0, ge=0.0)
+
+    @field_validator("name")
+    @classmethod
+    def _known_optimizer(cls, value: str) -> str:
+        return _check_name("optimizer", value, OPTIMIZERS)
 
 
 class TrainingSpec(_Strict):
@@ -377,8 +382,8 @@ class Spec(_Strict):
             message = describe_validation_error(error)
             if field in given:
                 option = given[field][0]
-                raise SpecError(f"{option}: {message.removeprefix(f'{field}: ')} (sets {field})",
-                                source=None) from None
+                raise SpecError(f"{message.removeprefix(f'{field}: ')} (sets {field})",
+                                field=option) from None
             raise SpecError(message, source=self.source) from None
         spec._source = self.source
         return spec

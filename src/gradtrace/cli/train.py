@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from gradtrace.cli.app import app
-from gradtrace.core.optimizers import OPTIMIZERS
+from gradtrace.cli.step import with_options
 from gradtrace.data import Dataset, dataset_names, load_csv, load_dataset, load_features
 from gradtrace.data.synthetic import plane_grid
 from gradtrace.errors import GradtraceError, ShapeError, SpecError, UnknownNameError, unknown_name
@@ -126,8 +126,10 @@ def train(
         help="Fraction of rows (the last ones) held out to report val_loss.")] = None,
     shuffle: Annotated[bool | None, typer.Option(
         "--shuffle/--no-shuffle", help="Reshuffle the rows every epoch (seeded).")] = None,
-    seed: Annotated[int, typer.Option(help="Seeds shuffling and generated datasets.")] = 0,
-    samples: Annotated[int, typer.Option(help="Points for a generated 2-D dataset.")] = 400,
+    seed: Annotated[int | None, typer.Option(
+        help="Seeds shuffling and generated datasets. Default: spec training.seed (0).")] = None,
+    samples: Annotated[int | None, typer.Option(help="Points for a generated 2-D dataset "
+        "(at most 1,000,000). Default: spec training.samples (400).")] = None,
     noise: Annotated[float | None, typer.Option(help="Noise of a generated 2-D dataset.")] = None,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Save the trained model (.npz, no pickle) here.")] = None,
@@ -140,17 +142,23 @@ def train(
         help="Write the decision boundary (PNG; 2-D inputs only).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
-    model_spec = load_spec(spec)
+    model_spec = with_options(load_spec(spec), "train", {
+        "training.epochs": ("--epochs", epochs), "training.batch_size": ("--batch-size", batch_size),
+        "optimizer.name": ("--optimizer", optimizer), "learning_rate": ("--learning-rate", learning_rate),
+        "optimizer.momentum": ("--momentum", momentum),
+        "optimizer.weight_decay": ("--weight-decay", weight_decay),
+        "training.validation_split": ("--validation-split", validation_split),
+        "training.shuffle": ("--shuffle", shuffle), "training.seed": ("--seed", seed),
+        "training.samples": ("--samples", samples), "training.noise": ("--noise", noise),
+    })
     training, opt_spec = model_spec.training, model_spec.optimizer
     if (checkpoint_every or resume) and output is None:
         raise SpecError("--checkpoint-every and --resume need -o FILE.npz to save the run in")
     if boundary is not None and model_spec.layer_sizes()[0] != 2:
         raise ShapeError(f"--boundary needs 2 inputs; this network takes "
                          f"{model_spec.layer_sizes()[0]}")
-    name = optimizer or opt_spec.name
-    if name not in OPTIMIZERS:
-        raise UnknownNameError(unknown_name("optimizer", name, OPTIMIZERS))
-    X, Y, dataset = _data(model_spec, data, target, standardize, samples, noise, seed)
+    X, Y, dataset = _data(model_spec, data, target, standardize, training.samples, training.noise,
+                          training.seed)
     net = Network.from_spec(model_spec)
     if dataset is not None and dataset.class_names is not None and len(dataset.class_names) == 2 \
             and net.sizes[-1] == 1:
@@ -158,7 +166,7 @@ def train(
     _check_fits(net, X, Y, data or training.dataset or "the spec's [data]")
     if dataset is not None:
         net.metadata = _metadata(dataset)
-    total = epochs if epochs is not None else training.epochs
+    total = training.epochs
     console = Console(stderr=False)
     start = Network.load(output).history.epochs if resume and output and output.exists() else 0
     live = _RichProgress(console, total, start) if console.is_terminal and not quiet else None
@@ -168,14 +176,12 @@ def train(
         if live is not None:
             live.progress.start()
         history = net.fit(
-            X, Y, epochs=total, batch_size=batch_size or training.batch_size,
-            optimizer=name, learning_rate=learning_rate or model_spec.learning_rate,
-            momentum=opt_spec.momentum if momentum is None else momentum,
-            beta1=opt_spec.beta1, beta2=opt_spec.beta2, epsilon=opt_spec.epsilon,
-            weight_decay=opt_spec.weight_decay if weight_decay is None else weight_decay,
-            shuffle=training.shuffle if shuffle is None else shuffle, seed=seed,
-            validation_split=(training.validation_split if validation_split is None
-                              else validation_split),
+            X, Y, epochs=total, batch_size=training.batch_size,
+            optimizer=opt_spec.name, learning_rate=model_spec.learning_rate,
+            momentum=opt_spec.momentum, beta1=opt_spec.beta1, beta2=opt_spec.beta2,
+            epsilon=opt_spec.epsilon, weight_decay=opt_spec.weight_decay,
+            shuffle=training.shuffle, seed=training.seed,
+            validation_split=training.validation_split,
             progress=callback or False, checkpoint=output, checkpoint_every=checkpoint_every,
             resume=resume,
         )
