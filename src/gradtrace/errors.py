@@ -82,7 +82,8 @@ def shorten(value: object, limit: int = ECHO_LIMIT) -> str:
     text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     if len(text) <= limit:
         return text
-    return f"{text[:limit - 1]}… ({len(text):,} characters)"
+    size = len(value) if isinstance(value, str) else len(text)  # a string's own length
+    return f"{text[:limit - 1]}… ({size:,} characters)"
 
 
 def closest(name: str, choices: Iterable[str]) -> str | None:
