@@ -7,6 +7,7 @@ The subprocesses are started together (they are independent), so the file stays 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -114,7 +115,7 @@ BAD: list[Bad] = [
     # hostile input (issue #11): refused quickly in one short line
     Bad("yaml-billion-laughs", "net.yaml",
         'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n' + "".join(
-            f"{k}: &{k} [{', '.join([f'*{p}'] * 9)}]\n" for p, k in zip("abcdefgh", "bcdefghi")),
+            f"{k}: &{k} [{', '.join([f'*{p}'] * 9)}]\n" for p, k in itertools.pairwise("abcdefghi")),
         ["YAML anchors and aliases (&a)"], command=("check",)),
     Bad("deep-json", "net.json", '{"sizes": ' + "[" * 5000 + "]" * 5000 + "}", ["nest", "64"]),
     Bad("deep-toml", "net.toml", "sizes = " + "[" * 2000 + "]" * 2000, ["nest", "64"]),
