@@ -7,6 +7,7 @@ The subprocesses are started together (they are independent), so the file stays 
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -111,6 +112,28 @@ BAD: list[Bad] = [
     Bad("bad-file-check", "net.toml", "loss = [\n", ["malformed TOML"], command=("check",)),
     Bad("unknown-example", None, "", ["'sed'", "did you mean 'seed'"], names_file=False,
         options={"spec": "sed"}),
+    # hostile input (issue #11): refused quickly in one short line
+    Bad("yaml-billion-laughs", "net.yaml",
+        'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n' + "".join(
+            f"{k}: &{k} [{', '.join([f'*{p}'] * 9)}]\n" for p, k in itertools.pairwise("abcdefghi")),
+        ["YAML anchors and aliases (&a)"], command=("check",)),
+    Bad("deep-json", "net.json", '{"sizes": ' + "[" * 5000 + "]" * 5000 + "}", ["nest", "64"]),
+    Bad("deep-toml", "net.toml", "sizes = " + "[" * 2000 + "]" * 2000, ["nest", "64"]),
+    Bad("huge-integer", "net.toml", "seed = " + "7" * 5000 + "\n" + VALID, ["4,300 digits"]),
+    Bad("long-field-name", "net.toml", "k" * 200_000 + " = 1\n" + VALID,
+        ["unknown field", "200,000 characters"]),
+    Bad("empty-layers", "net.json", '{"layers": []}', ["layers is empty"]),
+    Bad("negative-seed", "net.toml", "sizes = [2, 1]\nseed = -1\n", ["seed", "0"]),
+    Bad("surrogate-name", "net.json", '{"name": "\\ud800", "sizes": [2, 1]}',
+        ["name:", "lone surrogate"]),
+    Bad("float32-range", "net.toml", 'dtype = "float32"\n' + _edit("[[0.3, 0.9]]", "[[0.3, 1e39]]"),
+        ["layers[1].weights[0][1]", "float32"]),
+    Bad("overflow-step", "net.toml", _edit("input = [0.35, 0.7]", "input = [1e200, 1e200]").replace(
+        "[[0.2, 0.2], [0.3, 0.3]]", "[[1e200, 0.2], [0.3, 0.3]]"), ["z1 overflowed to inf", "step 1"]),
+    Bad("overflow-check", "net.toml", _edit("input = [0.35, 0.7]", "input = [1e200, 1e200]").replace(
+        "[[0.2, 0.2], [0.3, 0.3]]", "[[1e200, 0.2], [0.3, 0.3]]").replace(
+        'activation = "sigmoid"', 'activation = "linear"'), ["gradient of W1", "overflows"],
+        command=("check",)),
 ]
 
 
@@ -235,11 +258,22 @@ USAGE_ERRORS = [
     ("unknown-format", ("step", "--format", "bogus")),
     ("unknown-option", ("step", "--bogus")),
     ("negative-tolerance", ("check", "--tolerance", "-1")),
+    ("huge-width", ("step", "--width", "1000000000000")),
+    ("steps-negative", ("step", "--steps", "-2")),
+    # train's options are merged into the spec and refused by its validation, not ignored
+    ("train-lr-zero", ("train", "xor", "--data", "xor", "-q", "--lr", "0")),
+    ("train-batch-size-zero", ("train", "xor", "--data", "xor", "-q", "--batch-size", "0")),
+    ("train-momentum", ("train", "xor", "--data", "xor", "-q", "--momentum", "1.5")),
+    ("train-weight-decay", ("train", "xor", "--data", "xor", "-q", "--weight-decay", "-1")),
+    ("train-seed", ("train", "xor", "--data", "xor", "-q", "--seed", "-1")),
+    ("train-samples", ("train", "xor", "--data", "xor", "-q", "--samples", "1000000000")),
 ]
 
 
 @pytest.mark.parametrize("args", [a for _, a in USAGE_ERRORS], ids=[i for i, _ in USAGE_ERRORS])
 def test_bad_options_are_one_line_and_exit_2(args: tuple[str, ...]) -> None:
     line = _assert_one_error_line(run_cli(*args))
-    option = next(a for a in args if a.startswith("--"))
+    option = args[-2] if args[-2].startswith("--") else next(a for a in args if a.startswith("--"))
+    option = "--learning-rate" if option == "--lr" else option
     assert option in line and f"gradtrace {args[0]} --help" in line
+    assert len(line) < 300

@@ -51,10 +51,39 @@ class DivergenceError(GradtraceError):
     exit_code = 1
 
 
+class NumericalError(GradtraceError):
+    """A computed quantity overflowed to inf or became NaN: the input's scale is the cause.
+
+    Exit code 2 (bad input): the fix is in the spec (smaller inputs or weights, a lower η).
+    """
+
+
 class GradientCheckError(GradtraceError):
     """Analytic and numerical gradients disagree beyond the tolerance."""
 
     exit_code = 1
+
+
+# Characters of user input an error message echoes: enough to recognise it, never a flood.
+ECHO_LIMIT = 60
+
+
+def shorten(value: object, limit: int = ECHO_LIMIT) -> str:
+    """``repr(value)``, cut to ``limit`` characters with "…" and the full length when longer.
+
+    Every message that echoes user input goes through here, so a 200 KB field name or a
+    13 MB value gives a line a reader can read. Unencodable characters (lone surrogates) are
+    escaped, so the line can always be printed.
+    """
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError):  # a pathological object: name its type only
+        return f"<{type(value).__name__}>"
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if len(text) <= limit:
+        return text
+    size = len(value) if isinstance(value, str) else len(text)  # a string's own length
+    return f"{text[:limit - 1]}… ({size:,} characters)"
 
 
 def closest(name: str, choices: Iterable[str]) -> str | None:
@@ -66,6 +95,7 @@ def closest(name: str, choices: Iterable[str]) -> str | None:
 def unknown_name(kind: str, name: object, choices: Iterable[str]) -> str:
     """One-line message for an unknown name, suggesting the closest valid one."""
     choices = sorted(choices)
-    hint = closest(str(name), choices)
+    # difflib is quadratic in the name's length: a long name is no typo of a short one
+    hint = closest(str(name), choices) if len(str(name)) <= 2 * ECHO_LIMIT else None
     suggestion = f"did you mean {hint!r}? " if hint else ""
-    return f"unknown {kind} {name!r}; {suggestion}expected one of: {', '.join(choices)}"
+    return f"unknown {kind} {shorten(name)}; {suggestion}expected one of: {', '.join(choices)}"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
+import sys
 import tomllib
 from collections.abc import Mapping
 from importlib import resources
@@ -34,13 +36,17 @@ from gradtrace.core.activations import ACTIVATIONS, get_activation
 from gradtrace.core.init import INITIALISERS, init_weights
 from gradtrace.core.losses import LOSSES, PROBABILITY_ACTIVATIONS, get_loss
 from gradtrace.core.network import MLP, Layer
-from gradtrace.core.optimizers import Optimizer, make_optimizer
-from gradtrace.errors import SpecError, UnknownNameError, unknown_name
+from gradtrace.core.optimizers import OPTIMIZERS, Optimizer, make_optimizer
+from gradtrace.errors import ECHO_LIMIT, SpecError, UnknownNameError, shorten, unknown_name
 
 # Caps that keep a spec from asking for more memory than a laptop has (documented in the README).
 MAX_UNITS = 100_000
 MAX_LAYERS = 100
 MAX_PARAMETERS = 50_000_000
+MAX_SEED = 2**64 - 1  # numpy's generators take any non-negative integer; 64 bits is plenty
+MAX_SAMPLES = 1_000_000  # points of a generated dataset (2 floats each: 16 MB)
+MAX_NOISE = 100.0
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 Number = float
 Vector = list[Number]
@@ -101,7 +107,7 @@ def check_table(value: Any, field: str) -> Number | Vector | Matrix:
 
     def check_number(item: Any, where: str) -> float:
         if isinstance(item, bool) or not isinstance(item, int | float):
-            raise ValueError(f"{where} is {item!r}; expected a number")
+            raise ValueError(f"{where} is {shorten(item)}; expected a number")
         if not math.isfinite(item):
             raise ValueError(f"{where} is {item}; every value must be a finite number")
         return float(item)
@@ -115,7 +121,7 @@ def check_table(value: Any, field: str) -> Number | Vector | Matrix:
     rows: Matrix = []
     for i, row in enumerate(value):
         if not isinstance(row, list):
-            raise ValueError(f"{field}[{i}] is {row!r}; in a batch every sample is a list [...]")
+            raise ValueError(f"{field}[{i}] is {shorten(row)}; in a batch every sample is a list [...]")
         rows.append([check_number(item, f"{field}[{i}][{j}]") for j, item in enumerate(row)])
     return rows
 
@@ -123,12 +129,17 @@ def check_table(value: Any, field: str) -> Number | Vector | Matrix:
 class OptimizerSpec(_Strict):
     """The optimiser and its hyperparameters (learning_rate lives at the top level)."""
 
-    name: Literal["sgd", "momentum", "adam"] = "sgd"
+    name: str = "sgd"
     momentum: float = Field(default=0.9, ge=0.0, lt=1.0)
     beta1: float = Field(default=0.9, ge=0.0, lt=1.0)
     beta2: float = Field(default=0.999, ge=0.0, lt=1.0)
     epsilon: float = Field(default=1e-8, gt=0.0)
     weight_decay: float = Field(default=0.0, ge=0.0)
+
+    @field_validator("name")
+    @classmethod
+    def _known_optimizer(cls, value: str) -> str:
+        return _check_name("optimizer", value, OPTIMIZERS)
 
 
 class TrainingSpec(_Strict):
@@ -139,6 +150,10 @@ class TrainingSpec(_Strict):
     shuffle: bool = True
     dataset: str | None = None
     validation_split: float = Field(default=0.0, ge=0.0, lt=1.0)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED, description="shuffling and generated data")
+    samples: int = Field(default=400, ge=1, le=MAX_SAMPLES, description="generated data points")
+    noise: float | None = Field(default=None, ge=0.0, le=MAX_NOISE,
+                                description="noise of generated data (None: the dataset's own)")
 
 
 class Spec(_Strict):
@@ -154,7 +169,7 @@ class Spec(_Strict):
     sizes: list[int] | None = None
     activations: str | list[str] | None = None
     init: str = "xavier"
-    seed: int | None = 0
+    seed: int | None = Field(default=0, ge=0, le=MAX_SEED)
     data: DataSpec | None = None
     steps: int = Field(default=1, ge=1)
     optimizer: OptimizerSpec = OptimizerSpec()
@@ -187,6 +202,21 @@ class Spec(_Strict):
     def _known_activations(cls, value: str | list[str] | None) -> str | list[str] | None:
         for name in [value] if isinstance(value, str) else value or []:
             _check_name("activation", name, ACTIVATIONS)
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_data(cls, data: Any) -> Any:
+        check_plain_data(data)  # the web API validates request JSON here, without parse_text
+        return data
+
+    @field_validator("layers")
+    @classmethod
+    def _some_layers(cls, value: list[LayerSpec] | None) -> list[LayerSpec] | None:
+        if value is not None and not value:
+            raise ValueError("layers is empty; give at least one [[layers]] table with weights")
+        if value is not None and len(value) > MAX_LAYERS:
+            raise ValueError(f"{len(value)} layers is over the cap of {MAX_LAYERS}")
         return value
 
     @field_validator("sizes")
@@ -232,7 +262,28 @@ class Spec(_Strict):
         if self.data is not None:
             self._check_data(self.data)
             self._check_targets_fit(self.data)
+        if self.dtype == "float32":
+            self._check_float32_range()
         return self
+
+    def _check_float32_range(self) -> None:
+        """Every given number must fit float32 (|x| ≤ 3.4e38), or it would silently become inf."""
+        tables: list[tuple[str, Any]] = []
+        for l, layer in enumerate(self.layers or []):
+            tables += [(f"layers[{l}].weights", layer.weights), (f"layers[{l}].bias", layer.bias)]
+        if self.data is not None:
+            tables += [("data.input", self.data.input), ("data.target", self.data.target)]
+        for where, table in tables:
+            if table is None:
+                continue
+            values = np.abs(np.asarray(table, dtype=np.float64))
+            if values.size and values.max() > FLOAT32_MAX:
+                index = np.unravel_index(int(np.argmax(values)), values.shape)
+                position = "".join(f"[{i}]" for i in index)
+                raise ValueError(
+                    f"{where}{position} is {np.asarray(table, dtype=np.float64)[index]:.6g}, beyond "
+                    f"float32's range (±{FLOAT32_MAX:.3g}); use dtype = \"float64\" or scale it down"
+                )
 
     @staticmethod
     def _check_chain(layers: list[LayerSpec]) -> None:
@@ -317,6 +368,34 @@ class Spec(_Strict):
             ]
         return MLP(layers, get_loss(self.loss), self.train_biases)
 
+    def with_options(self, options: Mapping[str, tuple[str, object]]) -> Spec:
+        """This spec with command-line options set on its fields, validated by the same model.
+
+        ``options`` maps a field path ("training.epochs") to (option name, value); a value of
+        None means the option was not given. A refused value raises a SpecError that names the
+        option and the field it sets: "--lr: Input should be greater than 0 (sets learning_rate)".
+        """
+        given = {path: pair for path, pair in options.items() if pair[1] is not None}
+        data = self.model_dump(exclude_unset=True)
+        for path, (_, value) in given.items():
+            *tables, last = path.split(".")
+            table = data
+            for name in tables:
+                table = table.setdefault(name, {})
+            table[last] = value
+        try:
+            spec = Spec.model_validate(data)
+        except ValidationError as error:
+            field = field_path(error.errors()[0]["loc"])
+            message = describe_validation_error(error)
+            if field in given:
+                option = given[field][0]
+                raise SpecError(f"{message.removeprefix(f'{field}: ')} (sets {field})",
+                                field=option) from None
+            raise SpecError(message, source=self.source) from None
+        spec._source = self.source
+        return spec
+
     def build_optimizer(self) -> Optimizer:
         """The spec's optimiser with its learning rate and hyperparameters."""
         settings = self.optimizer.model_dump(exclude={"name"})
@@ -373,30 +452,144 @@ def example_text(name: str) -> str:
     return resources.files(EXAMPLES_PACKAGE).joinpath(f"{name}.toml").read_text(encoding="utf-8")
 
 
+# Limits on spec text, applied while reading it (README "Limits"): a spec is a page of numbers,
+# so these only stop input built to exhaust memory or the stack.
+MAX_SPEC_CHARACTERS = 20_000_000
+MAX_NESTING = 64
+MAX_VALUES = 2_000_000
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without anchors and aliases, with a nesting and node cap.
+
+    An alias re-uses a node, so nine nested levels of ``[*a, *a, ...]`` expand 328 bytes into
+    billions of values ("billion laughs"); specs never need them, so they are refused outright.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._nodes = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()  # type: ignore[no-untyped-call]  # PyYAML ships no hints here
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            symbol = "*" if isinstance(event, yaml.AliasEvent) else "&"
+            raise _YAMLRefusedError(
+                f"YAML anchors and aliases ({symbol}{shorten(event.anchor)[1:-1]}) are not "
+                "supported in a spec; write the values out", event.start_mark,
+            )
+        self._nodes += 1
+        if self._nodes > MAX_VALUES:
+            raise _YAMLRefusedError(f"more than {MAX_VALUES:,} values; a spec is capped there",
+                               event.start_mark)
+        self._depth += 1
+        if self._depth > MAX_NESTING:
+            raise _YAMLRefusedError(f"nested more than {MAX_NESTING} levels deep; a spec needs at "
+                               "most a few", event.start_mark)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+class _YAMLRefusedError(Exception):
+    def __init__(self, message: str, mark: Any) -> None:
+        super().__init__(message)
+        self.mark = mark
+
+
 def parse_text(text: str, fmt: str, source: str) -> dict[str, Any]:
-    """Parse TOML, JSON or YAML text into a mapping, with the line of a syntax error."""
+    """Parse TOML, JSON or YAML text into a mapping, with the line of a syntax error.
+
+    Within the limits above: at most MAX_SPEC_CHARACTERS characters, MAX_NESTING levels and
+    MAX_VALUES values, no YAML aliases, no integer of more than 4,300 digits (Python's own cap).
+    """
+    if len(text) > MAX_SPEC_CHARACTERS:
+        raise SpecError(f"the spec has {len(text):,} characters; specs are capped at "
+                        f"{MAX_SPEC_CHARACTERS:,}", source=source)
     try:
         if fmt == "toml":
             data: object = tomllib.loads(text)
         elif fmt == "json":
             data = json.loads(text)
         else:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=_NoAliasLoader)  # a SafeLoader subclass: no arbitrary objects
     except tomllib.TOMLDecodeError as error:
         raise SpecError(f"malformed TOML: {error}; check the syntax there", source=source) from None
     except json.JSONDecodeError as error:
         raise SpecError(
             f"malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}", source=source
         ) from None
+    except _YAMLRefusedError as error:
+        where = f"line {error.mark.line + 1}, column {error.mark.column + 1}"
+        raise SpecError(f"YAML at {where}: {error}", source=source) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or "syntax error"
-        raise SpecError(f"malformed YAML{where}: {problem}", source=source) from None
+        raise SpecError(f"malformed YAML{where}: {shorten(problem, 120)[1:-1]}",
+                        source=source) from None
+    except RecursionError:
+        raise SpecError(f"nested too deeply to read; a spec may nest at most {MAX_NESTING} levels",
+                        source=source) from None
+    except ValueError:  # Python refuses to convert integers of more than 4,300 digits
+        raise SpecError("an integer with more than 4,300 digits; no spec value needs that many",
+                        source=source) from None
     if not isinstance(data, dict):
         raise SpecError(f"expected a table of fields at the top, found {type(data).__name__}",
                         source=source)
+    try:
+        check_plain_data(data)
+    except ValueError as error:
+        raise SpecError(str(error), source=source) from None
     return data
+
+
+def check_plain_data(data: object) -> None:
+    """Refuse what no spec needs and later code cannot handle, walking without recursion.
+
+    Nesting beyond MAX_NESTING, more than MAX_VALUES values, integers beyond the float range
+    (|n| > 1.8e308: they cannot become a number) and strings that are not valid Unicode (lone
+    surrogates: they cannot be printed or saved as UTF-8). Raises ValueError naming the field.
+    """
+    pending: list[tuple[object, tuple[int | str, ...]]] = [(data, ())]
+    seen = 0
+    while pending:
+        value, loc = pending.pop()
+        seen += 1
+        if seen > MAX_VALUES:
+            raise ValueError(f"more than {MAX_VALUES:,} values; a spec is capped there")
+        if len(loc) > MAX_NESTING:
+            raise ValueError(f"{field_path(loc[:3])}…: nested more than {MAX_NESTING} "
+                             "levels deep; a spec needs at most a few")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, str):
+                    _check_unicode(key, loc, "field name ")
+                pending.append((item, (*loc, key if isinstance(key, str | int) else str(key))))
+        elif isinstance(value, list | tuple):
+            pending.extend((item, (*loc, i)) for i, item in enumerate(value))
+        elif isinstance(value, str):
+            _check_unicode(value, loc, "")
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > _FLOAT_MAX:
+            raise ValueError(f"{field_path(loc) or 'a value'}: an integer of "
+                             f"{len(str(abs(value))):,} digits, beyond the largest number "
+                             f"({_FLOAT_MAX:.3g}); give a smaller value")
+
+
+_FLOAT_MAX = sys.float_info.max
+
+
+def _check_unicode(text: str, loc: tuple[int | str, ...], what: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        where = field_path(loc) or "the spec"
+        raise ValueError(
+            f"{where}: {what}{shorten(text)} has a lone surrogate (U+{ord(text[error.start]):04X} "
+            f"at position {error.start}), which is not valid Unicode; use plain UTF-8 text"
+        ) from None
 
 
 FORMATS = {".toml": "toml", ".json": "json", ".yaml": "yaml", ".yml": "yaml"}
@@ -411,7 +604,7 @@ def load_spec(name_or_path: str | Path | None = None) -> Spec:
         fmt = FORMATS.get(path.suffix.lower())
         if fmt is None:
             raise SpecError(
-                f"unknown spec file type {path.suffix!r}; use .toml, .json, .yaml or .yml",
+                f"unknown spec file type {shorten(path.suffix)}; use .toml, .json, .yaml or .yml",
                 source=str(path),
             )
         try:
@@ -452,7 +645,7 @@ def describe_validation_error(error: ValidationError) -> str:
         field = ""
     found = first.get("input")
     shown = "" if first["type"] == "value_error" or isinstance(found, dict) else (
-        f" (found {_short(found)})"
+        f" (found {shorten(found)})"
     )
     more = f" [+{error.error_count() - 1} more]" if error.error_count() > 1 else ""
     return f"{field}: {message}{shown}{more}" if field else f"{message}{shown}{more}"
@@ -470,11 +663,33 @@ def _unknown_field(loc: tuple[int | str, ...]) -> str:
             inner = getattr(annotation, "__args__", ())
             lists = [a for t in inner for a in getattr(t, "__args__", ()) if _is_model(a)]
             model = lists[0] if lists else model
-    return f"{field_path(loc)}: " + unknown_name("field", str(loc[-1]), model.model_fields)
+    # a long unknown name is echoed once, in unknown_name's message, not also in the path
+    where = field_path(loc if len(str(loc[-1])) <= ECHO_LIMIT else loc[:-1])
+    message = unknown_name("field", str(loc[-1]), model.model_fields)
+    return f"{where}: {message}" if where else message
 
 
 def _is_model(candidate: object) -> bool:
     return isinstance(candidate, type) and issubclass(candidate, BaseModel)
+
+
+# A field path at the start of one of our own messages: "data.input[0] is ...", "layers[1].bias: ..."
+_LEADING_FIELD = re.compile(r"^([a-z_]+(?:\.[a-z_]+|\[\d+\])*)(?=[ :])")
+
+
+def error_field(error: ValidationError) -> str:
+    """The field path of a validation error's first entry.
+
+    Checks that span several fields run on the whole model (pydantic gives them no location); their
+    messages name the field first, by the convention every check here keeps, so it is read from there.
+    """
+    first = error.errors()[0]
+    field = field_path(first["loc"])
+    if field or first["type"] != "value_error":
+        return field
+    match = _LEADING_FIELD.match(str(first["msg"]).removeprefix("Value error, "))
+    return match.group(1) if match and match.group(1).split(".")[0].split("[")[0] in Spec.model_fields \
+        else ""
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:
@@ -485,12 +700,8 @@ def field_path(loc: tuple[int | str, ...]) -> str:
         elif part in {"float", "list[float]", "list[list[float]]", "int", "str", "list[str]"}:
             continue  # pydantic's union branch names are noise to a reader
         else:
-            path += f".{part}" if path else str(part)
+            name = part if len(part) <= ECHO_LIMIT else shorten(part)  # a 200 KB key stays short
+            path += f".{name}" if path else name
     return path
 
 
-def _short(value: object) -> str:
-    text = repr(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return text
-    return text if len(text) <= 60 else text[:57] + "..."

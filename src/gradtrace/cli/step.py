@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -17,11 +18,11 @@ from gradtrace.core.gradcheck import (
     DEFAULT_STEP,
     DEFAULT_TOLERANCE,
 )
-from gradtrace.errors import GradientCheckError, GradtraceError
+from gradtrace.errors import GradientCheckError, GradtraceError, SpecError
 from gradtrace.io import PDF, TEXT, atomic_write_bytes, atomic_write_text, check_output
 from gradtrace.render import text as text_renderer
 from gradtrace.render.options import RenderOptions, renderer
-from gradtrace.spec import example_names, load_spec
+from gradtrace.spec import Spec, example_names, load_spec
 from gradtrace.trace.model import Trace
 from gradtrace.workflow import check_spec, parameter_count, trace_spec
 
@@ -60,6 +61,21 @@ SpecArgument = Annotated[
 PROGRESS_FROM = 2_000  # parameters: smaller checks finish before a bar would be seen
 PIPE_WIDTH = 120  # columns when standard output is not a terminal
 RICH_TABLE_ROWS = 500  # larger gradient checks print plain aligned columns, fast
+MAX_WIDTH = 1_000  # columns: wider text is unreadable, and rich allocates lines of that width
+
+
+def with_options(spec: Spec, command: str, options: Mapping[str, tuple[str, object]]) -> Spec:
+    """The spec with the command's options merged in, checked by the spec's own validation.
+
+    ``options``: field path -> (option name, value or None). A refused option is a usage error
+    naming the option, the field it sets and where to read about it.
+    """
+    try:
+        return spec.with_options(options)
+    except SpecError as error:
+        if error.field is None or not error.field.startswith("--"):
+            raise
+        raise SpecError(f"{error} (see `gradtrace {command} --help`)") from None
 
 
 def stdout_console(width: int | None = None) -> Console:
@@ -74,7 +90,7 @@ def stdout_console(width: int | None = None) -> Console:
 def step(
     spec: SpecArgument = None,
     steps: Annotated[int | None, typer.Option(
-        "--steps", "-n", min=1, help="How many training steps to work out (default: the spec's).",
+        "--steps", "-n", help="How many training steps to work out (default: the spec's).",
     )] = None,
     fmt: Annotated[Format, typer.Option(
         "--format", "-f", help="text for the terminal; json is the gradtrace.trace/2 trace "
@@ -101,7 +117,7 @@ def step(
         help="With --format html: the step-through page, trace embedded, works offline.",
     )] = False,
     width: Annotated[int | None, typer.Option(
-        min=40, help="Text width in columns (default: the terminal's).",
+        min=40, max=MAX_WIDTH, help="Text width in columns (default: the terminal's).",
     )] = None,
     force: Annotated[bool, typer.Option(
         help="Replace an existing -o file of another kind (e.g. a model or an image).",
@@ -126,8 +142,8 @@ def step(
     if output is not None:
         check_output(output, kind=PDF if fmt is Format.pdf else TEXT,
                      inputs=[spec] if spec else [], force=force)
-    loaded = load_spec(spec)
-    trace = trace_spec(loaded, steps, name=loaded.name or (Path(spec).stem if spec else "seed"))
+    loaded = with_options(load_spec(spec), "step", {"steps": ("--steps", steps)})
+    trace = trace_spec(loaded, name=loaded.name or (Path(spec).stem if spec else "seed"))
     options = RenderOptions(
         precision=precision, view=view.value, notation=notation.value,
         width=width or (100 if output else stdout_console().width), schema=schema,

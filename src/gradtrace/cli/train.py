@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from gradtrace.cli.app import app
-from gradtrace.core.optimizers import OPTIMIZERS
+from gradtrace.cli.step import with_options
 from gradtrace.data import Dataset, dataset_names, load_csv, load_dataset, load_features
 from gradtrace.data.synthetic import plane_grid
 from gradtrace.errors import DataError, ShapeError, SpecError, UnknownNameError, unknown_name
@@ -155,8 +155,10 @@ def train(
         help="Fraction of rows (the last ones) held out to report val_loss.")] = None,
     shuffle: Annotated[bool | None, typer.Option(
         "--shuffle/--no-shuffle", help="Reshuffle the rows every epoch (seeded).")] = None,
-    seed: Annotated[int, typer.Option(help="Seeds shuffling and generated datasets.")] = 0,
-    samples: Annotated[int, typer.Option(help="Points for a generated 2-D dataset.")] = 400,
+    seed: Annotated[int | None, typer.Option(
+        help="Seeds shuffling and generated datasets. Default: spec training.seed (0).")] = None,
+    samples: Annotated[int | None, typer.Option(help="Points for a generated 2-D dataset "
+        "(at most 1,000,000). Default: spec training.samples (400).")] = None,
     noise: Annotated[float | None, typer.Option(help="Noise of a generated 2-D dataset.")] = None,
     no_header: Annotated[bool, typer.Option(
         "--no-header", help="The CSV's first line is data, not column names.")] = False,
@@ -173,8 +175,16 @@ def train(
         help="Write the decision boundary (PNG; 2-D inputs only).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
-    model_spec = load_spec(spec)
-    training, opt_spec = model_spec.training, model_spec.optimizer
+    model_spec = with_options(load_spec(spec), "train", {
+        "training.epochs": ("--epochs", epochs), "training.batch_size": ("--batch-size", batch_size),
+        "optimizer.name": ("--optimizer", optimizer), "learning_rate": ("--learning-rate", learning_rate),
+        "optimizer.momentum": ("--momentum", momentum),
+        "optimizer.weight_decay": ("--weight-decay", weight_decay),
+        "training.validation_split": ("--validation-split", validation_split),
+        "training.shuffle": ("--shuffle", shuffle), "training.seed": ("--seed", seed),
+        "training.samples": ("--samples", samples), "training.noise": ("--noise", noise),
+    })
+    training = model_spec.training
     if (checkpoint_every or resume) and output is None:
         raise SpecError("--checkpoint-every and --resume need -o FILE.npz to save the run in")
     inputs = [path for path in (spec, data or training.dataset) if path is not None]
@@ -185,18 +195,15 @@ def train(
     if boundary is not None and model_spec.layer_sizes()[0] != 2:
         raise ShapeError(f"--boundary needs 2 inputs; this network takes "
                          f"{model_spec.layer_sizes()[0]}")
-    name = optimizer or opt_spec.name
-    if name not in OPTIMIZERS:
-        raise UnknownNameError(unknown_name("optimizer", name, OPTIMIZERS))
-    total = epochs if epochs is not None else training.epochs
+    total = training.epochs
     start = _resumed_epochs(output, resume)
     if output is not None and start >= total > 0:
         print(f"nothing trained: {output} already holds {start} epochs and --epochs {total} "
               f"counts the checkpoint's epochs too; pass --epochs {start + total} to train "
               f"{total} more")
         return
-    X, dataset = _data(model_spec, data, target, standardize, samples, noise, seed,
-                       not no_header)
+    X, dataset = _data(model_spec, data, target, standardize, training.samples, training.noise,
+                       training.seed, not no_header)
     net = Network.from_spec(model_spec)
     source = data or training.dataset or "the spec's [data]"
     if dataset is None:
@@ -217,14 +224,10 @@ def train(
         if live is not None:
             live.progress.start()
         history = net.fit(
-            X, Y, epochs=total, batch_size=batch_size or training.batch_size,
-            optimizer=name, learning_rate=learning_rate or model_spec.learning_rate,
-            momentum=opt_spec.momentum if momentum is None else momentum,
-            beta1=opt_spec.beta1, beta2=opt_spec.beta2, epsilon=opt_spec.epsilon,
-            weight_decay=opt_spec.weight_decay if weight_decay is None else weight_decay,
-            shuffle=training.shuffle if shuffle is None else shuffle, seed=seed,
-            validation_split=(training.validation_split if validation_split is None
-                              else validation_split),
+            X, Y, epochs=total, batch_size=training.batch_size,
+            optimizer=model_spec.build_optimizer(),
+            shuffle=training.shuffle, seed=training.seed,
+            validation_split=training.validation_split,
             progress=callback or False, checkpoint=output, checkpoint_every=checkpoint_every,
             resume=resume,
         )

@@ -9,7 +9,6 @@ body that is not JSON, 404 for an unknown example or path, 400/403 for another h
 
 from __future__ import annotations
 
-import json
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -25,13 +24,19 @@ from gradtrace import notation
 from gradtrace.core.activations import ACTIVATIONS
 from gradtrace.core.losses import LOSSES
 from gradtrace.data.synthetic import GENERATORS
-from gradtrace.errors import LimitError, SpecError, UnknownNameError, unknown_name
+from gradtrace.errors import (
+    LimitError,
+    NumericalError,
+    SpecError,
+    UnknownNameError,
+    unknown_name,
+)
 from gradtrace.spec import (
     Spec,
     describe_validation_error,
+    error_field,
     example_names,
     example_text,
-    field_path,  # the same field paths as spec files' messages
     parse_text,
 )
 from gradtrace.trace.json import to_dict
@@ -100,7 +105,7 @@ def validate_spec(data: Any, prefix: str = "") -> Spec:
     try:
         spec = Spec.model_validate(data)
     except ValidationError as error:
-        field = field_path(error.errors()[0]["loc"])
+        field = error_field(error)
         message = describe_validation_error(error).removeprefix(f"{field}: ")
         raise RequestError(422, prefix + field if field else prefix.rstrip("."), message) from None
     try:
@@ -241,7 +246,9 @@ def create_app(initial_spec: dict[str, Any] | None = None,
             trace = trace_spec(spec)
         except LimitError as error:
             raise RequestError(413, "", str(error), "limit") from None
-        return JSON(_finite(to_dict(trace)))
+        except NumericalError as error:  # JSON has no inf or NaN; the message names the quantity
+            raise RequestError(422, "", str(error).removeprefix(f"{spec.source}: ")) from None
+        return JSON(to_dict(trace))
 
     @app.post("/api/train", openapi_extra=_body_doc(TrainRequest.model_json_schema()))
     def train_endpoint(body: Body) -> JSON:
@@ -274,13 +281,3 @@ def _example(name: str) -> dict[str, Any]:
         return parse_text(example_text(name), "toml", name)
     except UnknownNameError as error:
         raise RequestError(404, "name", str(error), "not_found") from None
-
-
-def _finite(trace: dict[str, Any]) -> dict[str, Any]:
-    """The trace, or a 422 when a value overflowed (JSON has no inf or NaN)."""
-    try:
-        json.dumps(trace["steps"][-1]["cost"], allow_nan=False)
-    except ValueError:
-        raise RequestError(422, "", "the cost is not finite; use smaller weights, inputs or "
-                           "learning rate") from None
-    return trace
