@@ -2,9 +2,9 @@
 fixed decimal places.
 
 Part 1 pins the rounding rule (half away from zero, a tie tested). Part 2 is the property: rounding
-to 12 decimals is exact arithmetic to 1e-10 (of the step's scale). Part 3 reproduces two published worked examples: Han,
-Kamber & Pei's Example 9.1, which rounds to 3 decimals as it goes, and Matt Mazur's, which carries
-9. Part 4 is the trace (exact values beside rounded ones, JSON /1 and /2), Part 5 the formats and
+to 12 decimals is exact arithmetic to 1e-10 (of the step's scale). Part 3 reproduces two published
+worked examples: Han, Kamber & Pei's Example 9.1, which rounds to 3 decimals as it goes, and Matt
+Mazur's, which carries 9. Part 4 is the trace (exact values beside rounded ones, JSON /1 and /2), Part 5 the formats and
 the command line.
 """
 
@@ -67,7 +67,9 @@ def _quantities(step: Step) -> list[np.ndarray]:
     return arrays + [array for u in step.update for array in (u.W_new, u.b_new)]
 
 
-@settings(max_examples=int(os.environ.get("HAND_EXAMPLES", "40")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# HAND_EXAMPLES=600 for a longer search (600 take about a minute)
+@settings(max_examples=int(os.environ.get("HAND_EXAMPLES", "40")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(cases())
 def test_round_12_equals_exact_arithmetic(case: Case) -> None:
     """Away from a kink (where the derivative jumps, so any change of z may flip it), every
@@ -221,7 +223,8 @@ def test_every_format_ends_with_the_drift(fmt: str) -> None:
     rounded = renderer(fmt)(_han(), options)
     assert isinstance(rounded, str)
     assert DRIFT_TITLE in rounded
-    assert "Step 2: cost C = 0.118, exact 0.117492" in rounded.replace("\\", "")  # markdown escapes, LaTeX too
+    # Markdown and LaTeX escape some characters with a backslash
+    assert "Step 2: cost C = 0.118, exact 0.117492" in rounded.replace("\\", "")
     assert rounded.rfind(DRIFT_TITLE) > rounded.rfind("Update")
     plain = renderer(fmt)(_han(None), options)
     assert isinstance(plain, str) and DRIFT_TITLE not in plain
