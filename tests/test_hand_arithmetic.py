@@ -4,8 +4,8 @@ fixed decimal places.
 Part 1 pins the rounding rule (half away from zero, a tie tested). Part 2 is the property: rounding
 to 12 decimals is exact arithmetic to 1e-10 (of the step's scale). Part 3 reproduces two published
 worked examples: Han, Kamber & Pei's Example 9.1, which rounds to 3 decimals as it goes, and Matt
-Mazur's, which carries 9. Part 4 is the trace (exact values beside rounded ones, JSON /1 and /2), Part 5 the formats and
-the command line.
+Mazur's, which carries 9. Part 4 is the trace (exact values beside rounded ones, JSON /1 and /2),
+Part 5 the formats and the command line.
 """
 
 from __future__ import annotations
