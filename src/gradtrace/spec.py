@@ -47,6 +47,7 @@ MAX_SEED = 2**64 - 1  # numpy's generators take any non-negative integer; 64 bit
 MAX_SAMPLES = 1_000_000  # points of a generated dataset (2 floats each: 16 MB)
 MAX_NOISE = 100.0
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+MAX_ROUND_DECIMALS = 15  # float64 holds about 15-17 significant digits: more would be noise
 
 Number = float
 Vector = list[Number]
@@ -172,6 +173,10 @@ class Spec(_Strict):
     seed: int | None = Field(default=0, ge=0, le=MAX_SEED)
     data: DataSpec | None = None
     steps: int = Field(default=1, ge=1)
+    round: int | None = Field(
+        default=None, ge=0, le=MAX_ROUND_DECIMALS,
+        description="hand arithmetic: round every quantity to this many decimals before its next use",
+    )
     optimizer: OptimizerSpec = OptimizerSpec()
     training: TrainingSpec = TrainingSpec()
     _source: str = PrivateAttr(default="spec")

@@ -30,7 +30,7 @@ def trace_spec(spec: Spec, steps: int | None = None, name: str | None = None) ->
         with np.errstate(all="ignore"):
             trace, _ = trace_steps(
                 spec.build_mlp(), X, Y, spec.build_optimizer(), steps or spec.steps,
-                name=name or spec.name,
+                name=name or spec.name, round_to=spec.round,
             )
     except LimitError as error:
         raise LimitError(f"{spec.source}: {error}") from None

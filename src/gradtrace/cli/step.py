@@ -22,7 +22,7 @@ from gradtrace.errors import GradientCheckError, GradtraceError, SpecError
 from gradtrace.io import PDF, TEXT, atomic_write_bytes, atomic_write_text, check_output
 from gradtrace.render import text as text_renderer
 from gradtrace.render.options import RenderOptions, renderer
-from gradtrace.spec import Spec, example_names, load_spec
+from gradtrace.spec import MAX_ROUND_DECIMALS, Spec, example_names, load_spec
 from gradtrace.trace.model import Trace
 from gradtrace.workflow import check_spec, parameter_count, trace_spec
 
@@ -62,6 +62,8 @@ PROGRESS_FROM = 2_000  # parameters: smaller checks finish before a bar would be
 PIPE_WIDTH = 120  # columns when standard output is not a terminal
 RICH_TABLE_ROWS = 500  # larger gradient checks print plain aligned columns, fast
 MAX_WIDTH = 1_000  # columns: wider text is unreadable, and rich allocates lines of that width
+DEFAULT_PRECISION = 6  # significant digits
+MAX_DECIMALS = 17  # fixed decimal places: a float64 has no more worth printing
 
 
 def with_options(spec: Spec, command: str, options: Mapping[str, tuple[str, object]]) -> Spec:
@@ -104,9 +106,20 @@ def step(
         help="matrix: z1 = W1 a0 + b1 with whole matrices; neuron: one scalar equation per unit "
         "and weight, as in hand-worked examples; both.",
     )] = View.matrix,
-    precision: Annotated[int, typer.Option(
-        min=1, max=17, help="Significant digits of printed numbers (JSON is always exact).",
-    )] = 6,
+    precision: Annotated[int | None, typer.Option(
+        min=1, max=17, help="Significant digits of printed numbers (JSON is always exact). "
+        "Default 6.", show_default=False,
+    )] = None,
+    decimals: Annotated[int | None, typer.Option(
+        min=0, max=MAX_DECIMALS, help="Fixed decimal places instead, trailing zeros kept (0.1900), "
+        "as hand work writes numbers; not with --precision. Default with --round N: N.",
+    )] = None,
+    round_to: Annotated[int | None, typer.Option(
+        "--round", min=0, max=MAX_ROUND_DECIMALS, help="Hand arithmetic: round every quantity "
+        "(z, a, C, ∂C/∂a, δ, each gradient, each new weight) to N decimals, half away from zero, "
+        "before the next one uses it; the output ends with the drift against exact arithmetic. "
+        "Sets the spec's `round`.",
+    )] = None,
     notation: Annotated[NotationChoice, typer.Option(
         help="textbook: z and a; net-out: the net/out names many tutorials use.",
     )] = NotationChoice.textbook,
@@ -137,16 +150,24 @@ def step(
     """
     if interactive and fmt is not Format.html:
         raise GradtraceError("--interactive needs --format html")
+    if precision is not None and decimals is not None:
+        raise GradtraceError(
+            f"--precision {precision} and --decimals {decimals}: give one of the two "
+            "(significant digits or fixed decimal places)")
     if output is not None and str(output) == "-":
         output = None  # -o - is standard output
     if output is not None:
         check_output(output, kind=PDF if fmt is Format.pdf else TEXT,
                      inputs=[spec] if spec else [], force=force)
-    loaded = with_options(load_spec(spec), "step", {"steps": ("--steps", steps)})
+    loaded = with_options(load_spec(spec), "step", {"steps": ("--steps", steps),
+                                                     "round": ("--round", round_to)})
     trace = trace_spec(loaded, name=loaded.name or (Path(spec).stem if spec else "seed"))
+    if precision is None and decimals is None and trace.rounding is not None:
+        decimals = min(trace.rounding, MAX_DECIMALS)  # show the digits the hand work kept
     options = RenderOptions(
-        precision=precision, view=view.value, notation=notation.value,
+        precision=precision or DEFAULT_PRECISION, view=view.value, notation=notation.value,
         width=width or (100 if output else stdout_console().width), schema=schema,
+        decimals=decimals,
     )
     if fmt is Format.text and output is None:
         text_renderer.write(trace, stdout_console(options.width), options)

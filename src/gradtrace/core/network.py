@@ -8,6 +8,7 @@ form z = W a + b with every matrix transposed so that samples are rows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,6 +18,34 @@ from gradtrace.core.activations import Activation
 from gradtrace.core.losses import Loss
 
 Array = NDArray[np.floating]
+
+# Applied to each quantity where it is produced, before the next quantity uses it (hand rounding);
+# None computes exactly.
+Rounder = Callable[[Array], Array]
+
+# Above 2**52 every float is an integer: adding 0.5 there would round the sum, not the value.
+_INTEGRAL_FROM = 2.0**52
+
+
+def hand_rounder(decimals: int) -> Rounder:
+    """Round to ``decimals`` places as a person does: half away from zero.
+
+    round(x) = sign(x) · ⌊|x|·10ᴺ + ½⌋ / 10ᴺ, so 0.125 → 0.13 and −0.125 → −0.13 at N = 2
+    (numpy's ``round`` is half to even: 0.12). A value already integral at that scale
+    (|x|·10ᴺ ≥ 2⁵²), inf and NaN are kept as they are. The dtype is kept.
+    """
+    scale = 10.0**decimals
+
+    def rounder(values: Array) -> Array:
+        scaled = np.abs(values) * scale
+        whole = np.where(scaled < _INTEGRAL_FROM, np.floor(scaled + 0.5), scaled)
+        return np.asarray(np.copysign(whole, values) / scale, dtype=values.dtype)
+
+    return rounder
+
+
+def _keep(values: Array) -> Array:
+    return values
 
 
 @dataclass
@@ -88,14 +117,15 @@ class Gradients:
         return float(np.mean(self.per_sample_cost))
 
 
-def forward(mlp: MLP, X: Array) -> Forward:
-    """The forward pass: z_l = a_{l-1} W_lᵀ + b_l, a_l = σ_l(z_l)."""
+def forward(mlp: MLP, X: Array, rounder: Rounder | None = None) -> Forward:
+    """The forward pass: z_l = a_{l-1} W_lᵀ + b_l, a_l = σ_l(z_l) (each rounded by ``rounder``)."""
+    keep = rounder or _keep
     a: list[Array] = [X]
     z: list[Array | None] = [None]
     for layer in mlp.layers:
-        z_l = a[-1] @ layer.W.T + layer.b  # (m, n_out)
+        z_l = keep(a[-1] @ layer.W.T + layer.b)  # (m, n_out)
         z.append(z_l)
-        a.append(layer.activation.forward(z_l))
+        a.append(keep(layer.activation.forward(z_l)))
     return Forward(a, z)
 
 
@@ -107,39 +137,48 @@ def per_sample_cost(mlp: MLP, fwd: Forward, Y: Array) -> Array:
     return mlp.loss.cost(fwd.a[-1], Y)
 
 
-def output_delta(mlp: MLP, fwd: Forward, Y: Array) -> Array:
-    """delta_L = dC_s/dz_L = σ_L'(z_L) ⊙ dC_s/da_L, or the fused a_L - y form."""
+def output_delta(mlp: MLP, fwd: Forward, Y: Array, rounder: Rounder | None = None) -> Array:
+    """delta_L = dC_s/dz_L = σ_L'(z_L) ⊙ dC_s/da_L, or the fused a_L - y form.
+
+    With ``rounder``, dC_s/da_L is rounded before the product and delta_L after it.
+    """
+    keep = rounder or _keep
     a_out, z_out = fwd.a[-1], fwd.z[-1]
     assert z_out is not None
     if mlp.uses_fused_delta and mlp.loss.fused_delta is not None:
-        return mlp.loss.fused_delta(a_out, Y)
-    grad_a = mlp.loss.gradient(a_out, Y)  # (m, n_L)
-    return mlp.layers[-1].activation.backward(z_out, a_out, grad_a)
+        return keep(mlp.loss.fused_delta(a_out, Y))
+    grad_a = keep(mlp.loss.gradient(a_out, Y))  # (m, n_L)
+    return keep(mlp.layers[-1].activation.backward(z_out, a_out, grad_a))
 
 
-def backward(mlp: MLP, fwd: Forward, Y: Array) -> Gradients:
+def backward(mlp: MLP, fwd: Forward, Y: Array, rounder: Rounder | None = None) -> Gradients:
     """Backpropagation with the weights *before* any update.
 
     delta_L from the loss; delta_l = σ_l'(z_l) ⊙ (delta_{l+1} W_{l+1}) for l < L;
-    grad_W_l = (1/m) delta_lᵀ a_{l-1}; grad_b_l = mean_s delta_l.
+    grad_W_l = (1/m) delta_lᵀ a_{l-1}; grad_b_l = mean_s delta_l. With ``rounder`` each of
+    them (and C_s, dC/da_L) is rounded where it is produced, before the next one uses it.
     """
+    keep = rounder or _keep
     L = len(mlp.layers)
     m = fwd.a[0].shape[0]
     delta: list[Array | None] = [None] * (L + 1)
     grad_W: list[Array | None] = [None] * (L + 1)
     grad_b: list[Array | None] = [None] * (L + 1)
-    delta[L] = output_delta(mlp, fwd, Y)
+    delta[L] = output_delta(mlp, fwd, Y, rounder)
     for l in range(L, 0, -1):
         d = delta[l]
         assert d is not None
-        grad_W[l] = (d.T @ fwd.a[l - 1]) / m  # (n_l, n_{l-1})
-        grad_b[l] = d.mean(axis=0)  # (n_l,)
+        grad_W[l] = keep((d.T @ fwd.a[l - 1]) / m)  # (n_l, n_{l-1})
+        grad_b[l] = keep(d.mean(axis=0))  # (n_l,)
         if l > 1:
             z_prev = fwd.z[l - 1]
             assert z_prev is not None
+            # a term of delta_{l-1}'s formula, not a quantity of its own: hand work keeps it
+            # unrounded, as in Err_j = O_j (1 - O_j) Σ_k Err_k w_jk
             grad_a_prev = d @ mlp.layers[l - 1].W  # (m, n_{l-1})
-            delta[l - 1] = mlp.layers[l - 2].activation.backward(z_prev, fwd.a[l - 1], grad_a_prev)
-    return Gradients(delta, grad_W, grad_b, per_sample_cost(mlp, fwd, Y))
+            delta[l - 1] = keep(
+                mlp.layers[l - 2].activation.backward(z_prev, fwd.a[l - 1], grad_a_prev))
+    return Gradients(delta, grad_W, grad_b, keep(per_sample_cost(mlp, fwd, Y)))
 
 
 def trains(mlp: MLP, layer_index: int, parameter: str) -> bool:

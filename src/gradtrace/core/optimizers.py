@@ -171,6 +171,14 @@ class Adam:
         self._work = {key: np.empty_like(value) for key, value in self.m.items()}
 
 
+def round_state(optimizer: Optimizer, rounder: Callable[[Array], Array]) -> None:
+    """Round the optimiser's state arrays (momentum's v, Adam's m and v) in place, as hand work
+    writes them down before the next step reads them; Adam's integer step counts are kept."""
+    for values in optimizer.state_arrays().values():
+        if np.issubdtype(values.dtype, np.floating):
+            values[...] = rounder(values)
+
+
 OptimizerFactory = Callable[..., Optimizer]
 
 # name -> factory; each takes learning_rate and the keyword hyperparameters shown in its class.

@@ -15,6 +15,7 @@ from gradtrace.render.math import aligned
 from gradtrace.render.mathml import to_mathml
 from gradtrace.render.options import RenderOptions
 from gradtrace.render.wording import (
+    DRIFT_TITLE,
     GIVEN_INTRO,
     GIVEN_TITLE,
     NETWORK_CAPTION,
@@ -22,6 +23,7 @@ from gradtrace.render.wording import (
     PHASE_TITLES,
     UPDATES_CAPTION,
     blocks,
+    drift_lines,
     given,
     heading,
     math_style,
@@ -121,6 +123,11 @@ def _steps(trace: Trace, options: RenderOptions, level: int) -> Iterator[str]:
             if phase == "update":
                 yield _figure(trace, step, "updates", UPDATES_CAPTION, options.precision)
             yield "</section>"
+    drift = drift_lines(trace)
+    if drift:  # hand arithmetic: how far rounding as it went drifted from exact arithmetic
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in drift)
+        yield (f'<section class="phase" id="drift">\n<{h_phase}>{DRIFT_TITLE}</{h_phase}>\n'
+               f"<ul>{items}</ul>\n</section>")
 
 
 def _quantity_html(quantity: Quantity, options: RenderOptions, tag: str) -> str:

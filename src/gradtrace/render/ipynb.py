@@ -16,7 +16,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from gradtrace.render import diagram
-from gradtrace.render.markdown import describe, escape, quantity_lines
+from gradtrace.render.markdown import describe, drift_section, escape, quantity_lines
 from gradtrace.render.markdown import render as render_markdown
 from gradtrace.render.options import RenderOptions
 from gradtrace.render.wording import NETWORK_CAPTION, PHASE_INTROS, PHASE_TITLES, sections, title
@@ -155,6 +155,11 @@ def render(trace: Trace, options: RenderOptions) -> str:
         cells.append(nbformat.v4.new_markdown_cell(
             f"The trace has {len(trace.steps)} steps; this notebook works through the first. "
             "The later steps, in full:\n\n" + _later_steps(trace, options)))
+    drift = drift_section(trace)
+    if drift:  # the code cells compute in float64: the hand-rounded numbers are the text's
+        cells.append(nbformat.v4.new_markdown_cell(
+            "\n".join(drift).rstrip() + "\n\nThe code cells above compute exactly, without "
+            "rounding; the equations show the hand-rounded numbers."))
     for number, cell in enumerate(cells):
         cell["id"] = f"gradtrace-{number}"  # stable ids: the same trace gives the same file
     notebook = nbformat.v4.new_notebook(cells=cells, metadata={

@@ -12,6 +12,7 @@ from gradtrace.render.math import aligned
 from gradtrace.render.math import render as render_expr
 from gradtrace.render.options import RenderOptions
 from gradtrace.render.wording import (
+    DRIFT_TITLE,
     GIVEN_INTRO,
     GIVEN_TITLE,
     NETWORK_CAPTION,
@@ -19,6 +20,7 @@ from gradtrace.render.wording import (
     PHASE_TITLES,
     UPDATES_CAPTION,
     blocks,
+    drift_lines,
     given,
     math_style,
     note,
@@ -90,6 +92,10 @@ def render(trace: Trace, options: RenderOptions) -> str:
         if several:
             lines += [f"\\section*{{Step {step.index + 1}}}"]
         lines += _step(step, options, files[(k, "values")], files[(k, "updates")], several)
+    drift = drift_lines(trace)
+    if drift:  # hand arithmetic: how far rounding as it went drifted from exact arithmetic
+        lines += [f"\\section*{{{DRIFT_TITLE}}}", "\\begin{itemize}",
+                  *(f"\\item {escape(line)}" for line in drift), "\\end{itemize}"]
     lines += ["\\end{document}", ""]
     return "\n".join(lines)
 

@@ -13,11 +13,13 @@ from gradtrace.core.losses import LOSSES
 from gradtrace.render.math import MathStyle, aligned, matrix
 from gradtrace.render.options import RenderOptions
 from gradtrace.render.wording import (
+    DRIFT_TITLE,
     GIVEN_INTRO,
     GIVEN_TITLE,
     PHASE_INTROS,
     PHASE_TITLES,
     blocks,
+    drift_lines,
     given,
     heading,
     math_style,
@@ -71,7 +73,16 @@ def render(trace: Trace, options: RenderOptions) -> str:
     several = len(trace.steps) > 1
     for step in trace.steps:
         lines += _step(step, options, "###" if several else "##", several)
+    lines += drift_section(trace)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def drift_section(trace: Trace) -> list[str]:
+    """Hand arithmetic's drift against exact arithmetic as a closing section ([] without)."""
+    drift = drift_lines(trace)
+    if not drift:
+        return []
+    return [f"## {DRIFT_TITLE}", "", *(f"- {escape(line)}" for line in drift), ""]
 
 
 def _step(step: Step, options: RenderOptions, level: str, several: bool) -> list[str]:

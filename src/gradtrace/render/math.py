@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from gradtrace import notation
@@ -35,16 +35,28 @@ LATEX_FUNCTIONS = {
 
 @dataclass(frozen=True)
 class MathStyle:
-    """How to print: text or LaTeX, symbols or numbers, significant digits, naming scheme."""
+    """How to print: text or LaTeX, symbols or numbers, significant digits (or, when
+    ``decimals`` is set, that many fixed decimal places), naming scheme."""
 
     style: Style = "text"
     numbers: bool = False
     precision: int = 6
     naming: Naming = "textbook"
+    decimals: int | None = None
 
 
-def number(value: float, precision: int, style: Style = "text") -> str:
-    """A float to ``precision`` significant digits; a true minus sign in text."""
+FIXED_UP_TO = 1e15
+
+
+def number(value: float, precision: int, style: Style = "text", decimals: int | None = None) -> str:
+    """A float to ``precision`` significant digits, or to ``decimals`` fixed places with trailing
+    zeros kept (0.1900, as hand work writes it); a true minus sign in text, never −0.
+    From FIXED_UP_TO on, fixed decimals would be a screenful of digits: significant digits then."""
+    if decimals is not None and abs(value) < FIXED_UP_TO:
+        text = f"{value:.{decimals}f}"
+        if text.startswith("-") and not text.strip("-0."):  # −0.0000: the value rounds to zero
+            text = text[1:]
+        return text.replace("-", "−") if style == "text" else text
     text = f"{value:.{precision}g}"
     if text in ("-0", "-0.0"):
         text = "0"
@@ -59,14 +71,15 @@ def number(value: float, precision: int, style: Style = "text") -> str:
 def matrix(value: Value, ms: MathStyle) -> str:
     """A matrix: [1 2; 3 4] in text, a bmatrix in LaTeX; a 1x1 matrix as its number."""
     if isinstance(value, float):
-        return number(value, ms.precision, ms.style)
+        return number(value, ms.precision, ms.style, ms.decimals)
     if len(value) == 1 and len(value[0]) == 1:
-        return number(value[0][0], ms.precision, ms.style)
+        return number(value[0][0], ms.precision, ms.style, ms.decimals)
     if ms.style == "latex":
-        rows = " \\\\ ".join(" & ".join(number(v, ms.precision, "latex") for v in row)
+        rows = " \\\\ ".join(" & ".join(number(v, ms.precision, "latex", ms.decimals) for v in row)
                              for row in value)
         return f"\\begin{{bmatrix}} {rows} \\end{{bmatrix}}"
-    return "[" + "; ".join(" ".join(number(v, ms.precision) for v in row) for row in value) + "]"
+    return "[" + "; ".join(" ".join(number(v, ms.precision, decimals=ms.decimals) for v in row)
+                           for row in value) + "]"
 
 
 def symbol(node: Sym, ms: MathStyle) -> str:
@@ -111,7 +124,7 @@ def _render(expr: Expr, ms: MathStyle) -> tuple[str, int]:
 
 
 def _constant(num: Num, ms: MathStyle) -> str:
-    if num.text is None:
+    if num.text is None:  # a constant (the 1 of 1 − a): as written, never 1.0000
         return number(num.value, ms.precision, ms.style)
     if ms.style == "latex":
         if num.text == "½":
@@ -197,8 +210,7 @@ def chain(equation: Equation, ms: MathStyle) -> list[str]:
     ``z1 = W1 a0 + b1 = [0.2 0.2; 0.3 0.3] · [0.35; 0.7] + [0; 0] = [0.21; 0.315]``; a given
     quantity (rhs None) is ``[lhs, value]``. ``ms.numbers`` is ignored: each part picks its own.
     """
-    symbols = MathStyle(ms.style, False, ms.precision, ms.naming)
-    numbers = MathStyle(ms.style, True, ms.precision, ms.naming)
+    symbols, numbers = replace(ms, numbers=False), replace(ms, numbers=True)
     parts = [render(equation.lhs, symbols)]
     if equation.rhs is not None:
         parts += [render(equation.rhs, symbols), render(equation.rhs, numbers)]
@@ -251,7 +263,7 @@ def aligned(equations: Sequence[Equation], ms: MathStyle, width: int = 80,
     row when it fits in ``width`` characters, otherwise every part starts a row of its own and a
     part longer than ``width`` is broken at its top-level sums (``break_latex``).
     """
-    latex = MathStyle("latex", False, ms.precision, ms.naming)
+    latex = replace(ms, style="latex", numbers=False)
     rows: list[str] = []
     for equation in equations:
         parts = chain(equation, latex)

@@ -13,7 +13,8 @@ View = Literal["matrix", "neuron", "both"]
 
 @dataclass(frozen=True)
 class RenderOptions:
-    """precision: significant digits; view: which equations; notation: z/a or net/out names."""
+    """precision: significant digits (decimals: fixed decimal places instead, 0.1900);
+    view: which equations; notation: z/a or net/out names."""
 
     precision: int = 6
     view: View = "matrix"
@@ -21,6 +22,7 @@ class RenderOptions:
     width: int = 100  # terminal columns for the text renderer
     title: str | None = None
     schema: int = 2  # json only: gradtrace.trace/2 (numbers by reference) or /1 (values inline)
+    decimals: int | None = None
 
 
 class Renderer(Protocol):

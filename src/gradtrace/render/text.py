@@ -13,10 +13,10 @@ from rich.console import Console
 from rich.rule import Rule
 from rich.text import Text
 
-from gradtrace.render.math import MathStyle, matrix
+from gradtrace.render.math import MathStyle, matrix, number
 from gradtrace.render.math import render as render_expr
 from gradtrace.render.options import RenderOptions
-from gradtrace.render.wording import network_line, phase_title, step_line
+from gradtrace.render.wording import DRIFT_TITLE, drift_lines, network_line, phase_title, step_line
 from gradtrace.trace.model import PHASES, Equation, Quantity, Trace
 
 INDENT = "    "
@@ -24,8 +24,8 @@ INDENT = "    "
 
 def equation_lines(equation: Equation, options: RenderOptions, one_line: bool) -> list[Text]:
     """``lhs = formula = numbers = result`` on one line, or formula, numbers, result on three."""
-    symbols = MathStyle("text", False, options.precision, options.notation)
-    numbers = MathStyle("text", True, options.precision, options.notation)
+    symbols = MathStyle("text", False, options.precision, options.notation, options.decimals)
+    numbers = MathStyle("text", True, options.precision, options.notation, options.decimals)
     lhs = Text(render_expr(equation.lhs, symbols), style="bold cyan")
     result = Text(matrix(equation.value, numbers), style="bold green")
     if equation.rhs is None:
@@ -85,8 +85,14 @@ def write(trace: Trace, console: Console, options: RenderOptions) -> None:
                 for line in quantity_lines(quantity, options):
                     console.print(line, overflow="fold")
         console.print()
-        console.print(Text.assemble("Cost before this step: ",
-                                    (f"{step.cost:.{options.precision}g}", "bold green")))
+        cost = number(step.cost, options.precision, decimals=options.decimals)
+        console.print(Text.assemble("Cost before this step: ", (cost, "bold green")))
+    drift = drift_lines(trace)
+    if drift:
+        console.print()
+        console.print(Text(f"── {DRIFT_TITLE}", style="bold magenta"))
+        for sentence in drift:
+            console.print(Text(sentence), overflow="fold")
 
 
 def render(trace: Trace, options: RenderOptions) -> str:

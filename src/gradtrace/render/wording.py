@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
+
 from gradtrace import notation
-from gradtrace.render.math import MathStyle, aligned, symbol
+from gradtrace.render.math import MathStyle, aligned, number, symbol
 from gradtrace.render.options import RenderOptions
 from gradtrace.trace.expr import sym
 from gradtrace.trace.model import PHASES, Equation, NetworkInfo, Phase, Quantity, Step, Trace
@@ -100,8 +102,8 @@ class Block:
 
 
 def math_style(options: RenderOptions) -> MathStyle:
-    """LaTeX symbols (not numbers) at the options' precision and notation."""
-    return MathStyle("latex", False, options.precision, options.notation)
+    """LaTeX symbols (not numbers) at the options' precision (or decimals) and notation."""
+    return MathStyle("latex", False, options.precision, options.notation, options.decimals)
 
 
 def given(step: Step) -> tuple[Equation, ...]:
@@ -134,3 +136,49 @@ def sections(step: Step) -> Iterator[tuple[Phase, list[Quantity]]]:
         in_phase = [q for q in quantities if q.phase == phase]
         if in_phase:
             yield phase, in_phase
+
+
+# ---- Hand arithmetic: how far rounding as you go drifted from exact arithmetic -----------------
+
+DRIFT_TITLE = "Drift against exact arithmetic"
+EXACT_DIGITS = 6  # significant digits of the exact values, whatever the display's
+DRIFT_DIGITS = 3
+
+
+def drift_lines(trace: Trace) -> list[str]:
+    """Plain sentences on how the hand-rounded run drifted from the exact one; [] without rounding.
+
+    Per step: the cost C (rounded, exact, drift = rounded − exact) and the largest |drift| of a
+    new weight or bias θ' (each run from its own previous weights), naming the entry.
+    """
+    if trace.rounding is None:
+        return []
+    lines = [f"Every quantity was rounded to {trace.rounding} decimals (half away from zero) "
+             "before the next one used it; the exact run takes the same steps in float64."]
+    for step in trace.steps:
+        if step.exact is None:
+            continue
+        cost = step.cost - step.exact.cost
+        name, worst = _largest_weight_drift(step, step.exact)
+        lines.append(
+            f"Step {step.index + 1}: cost C = {number(step.cost, EXACT_DIGITS)}, exact "
+            f"{number(step.exact.cost, EXACT_DIGITS)}, drift {number(cost, DRIFT_DIGITS)}; "
+            f"new weights: largest drift {number(worst, DRIFT_DIGITS)}"
+            + (f" ({name})" if name else ""))
+    return lines
+
+
+def _largest_weight_drift(step: Step, exact: Step) -> tuple[str | None, float]:
+    """(entry, rounded − exact) of the new parameter that drifted most: ("W1'[2,3]", −0.00088)."""
+    name, worst = None, 0.0
+    for rounded, true in zip(step.update, exact.update, strict=True):
+        for parameter, mine, theirs in (("W", rounded.W_new, true.W_new),
+                                        ("b", rounded.b_new, true.b_new)):
+            difference = mine - theirs
+            if not difference.size:
+                continue
+            j, i = np.unravel_index(int(np.argmax(np.abs(difference))), difference.shape)
+            if abs(difference[j, i]) > abs(worst):
+                index = f"{j + 1},{i + 1}" if parameter == "W" else f"{j + 1}"
+                name, worst = f"{parameter}{rounded.layer}'[{index}]", float(difference[j, i])
+    return name, worst

@@ -38,6 +38,9 @@ SCHEMA = "gradtrace.trace/1"
 SCHEMA_FILE = "trace-1.schema.json"
 SCHEMA_2 = "gradtrace.trace/2"
 VERSIONS = {1: SCHEMA, 2: SCHEMA_2}
+# What a hand-rounded step's "exact" object holds: what the exact run computed (its input, target,
+# learning rate and optimiser are the step's own).
+EXACT_FIELDS = ("forward", "cost", "per_sample_cost", "backward", "update")
 
 
 def schema(version: int = 1) -> dict[str, Any]:
@@ -100,6 +103,9 @@ def step_to_dict(step: Step, explanation: bool = True, version: int = 1) -> dict
         "backward": [_backward_to_dict(r) for r in step.backward],
         "update": [_update_to_dict(r) for r in step.update],
     }
+    if step.exact is not None:  # hand arithmetic: the same step in float64
+        exact = step_to_dict(step.exact, explanation=False, version=version)
+        data["exact"] = {key: exact[key] for key in EXACT_FIELDS}
     if explanation and version >= 2:
         data["explanation"], data["values"] = refs.explanation_to_json(step.quantities())
     elif explanation:
@@ -149,6 +155,8 @@ def to_dict(trace: Trace, explanation: bool = True, version: int = 1) -> dict[st
     data: dict[str, Any] = {"schema": VERSIONS[version]}
     if trace.name:
         data["name"] = trace.name
+    if trace.rounding is not None:
+        data["round"] = trace.rounding
     data["network"] = network_to_dict(trace.network)
     data["steps"] = [step_to_dict(step, explanation, version) for step in trace.steps]
     return data
@@ -174,7 +182,8 @@ def from_dict(data: dict[str, Any]) -> Trace:
                         ly.get("trainable", True)) for ly in net["layers"]),
         net.get("train_biases", True),
     )
-    return Trace(network, tuple(_step_from_dict(s, network) for s in data["steps"]), data.get("name"))
+    return Trace(network, tuple(_step_from_dict(s, network) for s in data["steps"]), data.get("name"),
+                 data.get("round"))
 
 
 def _array(value: list[list[float]]) -> Array:
@@ -182,6 +191,10 @@ def _array(value: list[list[float]]) -> Array:
 
 
 def _step_from_dict(data: dict[str, Any], network: NetworkInfo) -> Step:
+    exact = None
+    if "exact" in data:  # the exact step shares the rounded step's input, target and optimiser
+        exact = _step_from_dict({**{k: v for k, v in data.items() if k != "exact"},
+                                 **data["exact"]}, network)
     optimizer = dict(data.get("optimizer", {"name": "sgd"}))
     name = optimizer.pop("name")
     # /2 stores the learning rate once; the model lists it first among the hyperparameters
@@ -203,4 +216,5 @@ def _step_from_dict(data: dict[str, Any], network: NetworkInfo) -> Step:
         ),
         update=tuple(_update_from_dict(r) for r in data["update"]),
         optimizer=OptimizerInfo(name, tuple((k, float(v)) for k, v in optimizer.items())),
+        exact=exact,
     )

@@ -118,6 +118,8 @@ class Step:
     backward: tuple[BackwardRecord, ...]  # from the last layer down
     update: tuple[UpdateRecord, ...]
     optimizer: OptimizerInfo = field(default_factory=OptimizerInfo)
+    # With hand rounding: this step in float64 arithmetic, from the exact run's own weights
+    exact: Step | None = None
 
     @property
     def batch_size(self) -> int:
@@ -152,3 +154,4 @@ class Trace:
     network: NetworkInfo
     steps: tuple[Step, ...]
     name: str | None = None
+    rounding: int | None = None  # decimals every quantity was rounded to (hand arithmetic)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+
 import numpy as np
 from numpy.typing import NDArray
 
 from gradtrace.core.backprop import StepResult, train_step
-from gradtrace.core.network import MLP, trains
+from gradtrace.core.network import MLP, Rounder, hand_rounder, trains
 from gradtrace.core.optimizers import HYPERPARAMETERS, SGD, Optimizer
 from gradtrace.errors import LimitError
 from gradtrace.trace.model import (
@@ -94,8 +97,13 @@ def _states(layer: int, before: StateArrays, after: StateArrays,
 
 def record_step(mlp: MLP, index: int, X: NDArray[np.floating], Y: NDArray[np.floating],
                 result: StepResult, optimizer: Optimizer,
-                state_before: StateArrays | None = None) -> Step:
-    """A Step from one engine step; ``mlp`` is the network the step was taken on."""
+                state_before: StateArrays | None = None, rounder: Rounder | None = None) -> Step:
+    """A Step from one engine step; ``mlp`` is the network the step was taken on.
+
+    ``rounder``: the hand rounding the step was computed with (the batch cost and dC/da are
+    rounded as the engine rounded its other quantities).
+    """
+    keep = rounder or (lambda values: values)
     state_after = snapshot(optimizer)
     fwd, grads = result.forward, result.gradients
     L = len(mlp.layers)
@@ -110,7 +118,7 @@ def record_step(mlp: MLP, index: int, X: NDArray[np.floating], Y: NDArray[np.flo
             _column(grads.delta[l]),  # type: ignore[arg-type]
             frozen_array(grads.grad_W[l]),  # type: ignore[arg-type]
             frozen_array(np.asarray(grads.grad_b[l])[:, None]),
-            None if l < L or fused else _column(mlp.loss.gradient(fwd.a[L], Y)),
+            None if l < L or fused else _column(keep(mlp.loss.gradient(fwd.a[L], Y))),
         )
         for l in range(L, 0, -1)
     )
@@ -133,7 +141,7 @@ def record_step(mlp: MLP, index: int, X: NDArray[np.floating], Y: NDArray[np.flo
         input=_column(X),
         target=_column(Y),
         forward=forward,
-        cost=result.cost,
+        cost=float(keep(np.array(result.cost))),
         per_sample_cost=frozen_array(grads.per_sample_cost),
         backward=backward,
         update=update,
@@ -155,14 +163,28 @@ def trace_steps(
     *,
     learning_rate: float = 0.1,
     name: str | None = None,
+    round_to: int | None = None,
 ) -> tuple[Trace, MLP]:
-    """Take ``steps`` steps on a copy of ``mlp``; return the trace and the trained copy."""
+    """Take ``steps`` steps on a copy of ``mlp``; return the trace and the trained copy.
+
+    ``round_to``: hand arithmetic, every quantity rounded to that many decimals before the next
+    uses it (core.network.hand_rounder); each step then also holds, as ``exact``, the same step
+    of an exact run from the same start, and the returned network is the rounded one.
+    """
     check_traceable(mlp, X.shape[0], steps)
     optimizer = optimizer or SGD(learning_rate)
-    work = mlp.copy()
+    rounder = None if round_to is None else hand_rounder(round_to)
+    exact = copy.deepcopy(optimizer) if rounder is not None else None  # before any state exists
+    work, exact_work = mlp.copy(), mlp.copy()
     recorded = []
     for index in range(steps):
         before = snapshot(optimizer)
-        result = train_step(work, X, Y, optimizer)
-        recorded.append(record_step(work, index, X, Y, result, optimizer, before))
-    return Trace(network_info(work), tuple(recorded), name), work
+        result = train_step(work, X, Y, optimizer, rounder)
+        step = record_step(work, index, X, Y, result, optimizer, before, rounder)
+        if exact is not None:
+            exact_before = snapshot(exact)
+            exact_result = train_step(exact_work, X, Y, exact)
+            step = dataclasses.replace(step, exact=record_step(
+                exact_work, index, X, Y, exact_result, exact, exact_before))
+        recorded.append(step)
+    return Trace(network_info(work), tuple(recorded), name, round_to), work
