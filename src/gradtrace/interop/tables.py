@@ -108,5 +108,8 @@ def supported_modules() -> str:
 
 
 def supported_losses() -> str:
-    return ", ".join(f"{entry.module}(reduction={entry.reduction!r})"
-                     + (" with one output" if entry.one_output else "") for entry in LOSS_MAPS)
+    """The loss modules, each with reduction 'mean' or 'sum' (some sums for one output only)."""
+    modules = dict.fromkeys(entry.module for entry in LOSS_MAPS)
+    one_output = {entry.module for entry in LOSS_MAPS if entry.one_output}
+    return ", ".join(f"nn.{module}" + (" (sum: one output)" if module in one_output else "")
+                     for module in modules) + ", with reduction 'mean' or 'sum'"

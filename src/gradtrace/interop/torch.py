@@ -183,7 +183,8 @@ def _fit_loss(entry: LossMap, layers: list[_LayerFound]) -> None:
                 f"{entry.module} applies {entry.output} itself and takes logits, but the model ends "
                 f"with {last.activation} at {last.activation_where}; end the model with nn.Linear")
         last.activation = entry.output
-    elif LOSSES[entry.loss].needs_probabilities and not ACTIVATIONS[last.activation].probabilities:
+    elif (entry.loss in LOSSES and LOSSES[entry.loss].needs_probabilities  # sse: parse_spec says
+          and not ACTIVATIONS[last.activation].probabilities):
         raise TorchBridgeError(
             f"{entry.module} needs probabilities, but the model ends with {last.activation}; end "
             "it with nn.Sigmoid, or give the logits to nn.BCEWithLogitsLoss")
@@ -266,7 +267,7 @@ def _check_parameters(optimizer: Any, model: Any) -> None:
                                "with optimizer(model.parameters(), ...)")
     missing = [name for name, p in model.named_parameters() if p.requires_grad and id(p) not in held]
     if missing:
-        raise TorchBridgeError(f"the optimizer does not update {missing[0]}, which trains; give it "
+        raise TorchBridgeError(f"the optimizer does not update model.{missing[0]}, which trains; give it "
                                "every parameter, or set requires_grad_(False) on that one")
 
 
