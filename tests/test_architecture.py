@@ -31,13 +31,14 @@ MAY_USE: dict[str, set[str]] = {
     "spec": {"core", "examples"},
     "workflow": {"core", "spec", "trace"},
     "checkpoint": {"core", "spec"},  # the model file's format
-    "network": {"core", "spec", "checkpoint", "data"},
+    "network": {"core", "spec", "checkpoint", "data", "interop"},  # interop: Network.to_torch
+    "interop": {"core", "spec", "trace", "workflow"},  # PyTorch, imported only when called
     "classic": {"core"},
     "examples": set(),
     # the web may use anything but the cli
     "web": {"core", "trace", "render", "data", "spec", "workflow", "network", "checkpoint"},
     "cli": {"core", "trace", "render", "data", "spec", "workflow", "network", "checkpoint",
-            "web"},
+            "web", "interop"},
 }
 RENDER_MUST_NOT = ("gradtrace.core.network", "gradtrace.core.backprop")
 

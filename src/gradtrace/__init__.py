@@ -19,13 +19,17 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from gradtrace.interop.plan import to_torch
+    from gradtrace.interop.torch import from_torch
     from gradtrace.network import Network
     from gradtrace.trace.model import Trace
 
 __version__ = "0.1.0"
-__all__ = ["Network", "Trace", "__version__"]
+__all__ = ["Network", "Trace", "__version__", "from_torch", "to_torch"]
 
-_PUBLIC = {"Network": "gradtrace.network", "Trace": "gradtrace.trace.model"}
+_PUBLIC = {"Network": "gradtrace.network", "Trace": "gradtrace.trace.model",
+           # PyTorch itself is imported only when one of these is called
+           "from_torch": "gradtrace.interop.torch", "to_torch": "gradtrace.interop.plan"}
 _TRACE_MODULE = "gradtrace.trace.model"
 
 

@@ -63,6 +63,15 @@ def _is_text(head: bytes) -> bool:
     return True
 
 
+def _is_torch_file(path: Path) -> bool:
+    """A file torch.save wrote: a zip with a ``data.pkl`` member in its one folder."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(name.endswith("/data.pkl") for name in archive.namelist())
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+
+
 def _is_checkpoint(path: Path) -> bool:
     try:
         with zipfile.ZipFile(path) as archive:
@@ -86,8 +95,9 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     Kind("PDF document", lambda path, head: head.startswith(b"%PDF")),
     Kind("SVG image", lambda path, head: _is_text(head) and b"<svg" in head),
     Kind("text", lambda path, head: _is_text(head)),
+    Kind("PyTorch state_dict (.pt)", lambda path, head: head.startswith(b"PK") and _is_torch_file(path)),
 )}
-CHECKPOINT, PNG, PDF, SVG, TEXT = KINDS
+CHECKPOINT, PNG, PDF, SVG, TEXT, TORCH = KINDS
 
 
 def check_output(

@@ -380,6 +380,14 @@ class Network:
 
     # ---- saving ------------------------------------------------------------------------------
 
+    def to_torch(self) -> tuple[Any, Any, Any]:
+        """``(nn.Sequential, loss_fn, optimizer)`` in float64 with this network's weights, loss and
+        its spec's optimiser (plain SGD, η = 0.1, without a spec); needs PyTorch."""
+        from gradtrace.interop.plan import batch_reduction, build, plan  # PyTorch: only when asked
+
+        optimizer = self.spec.build_optimizer() if self.spec else make_optimizer("sgd", 0.1)
+        return build(plan(self.mlp, optimizer, batch_reduction(self.spec)))
+
     def save(self, path: str | Path) -> Path:
         """Weights, architecture and history as ``.npz`` (no pickle), written atomically."""
         return checkpoint_file.write(path, checkpoint_file.encode(

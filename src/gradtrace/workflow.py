@@ -9,6 +9,7 @@ from numpy.typing import NDArray
 
 from gradtrace.core.gradcheck import GradientComparison, check_gradients
 from gradtrace.core.network import MLP
+from gradtrace.core.optimizers import Optimizer
 from gradtrace.errors import LimitError, NumericalError
 from gradtrace.spec import Spec
 from gradtrace.trace.model import Step, Trace
@@ -18,8 +19,12 @@ from gradtrace.trace.record import trace_steps
 NUMERICAL_FIX = "scale the inputs or weights down, or lower the learning rate"
 
 
-def trace_spec(spec: Spec, steps: int | None = None, name: str | None = None) -> Trace:
+def trace_spec(spec: Spec, steps: int | None = None, name: str | None = None,
+               optimizer: Optimizer | None = None) -> Trace:
     """Run ``steps`` (default: the spec's) worked training steps on the spec's network and data.
+
+    ``optimizer``: the spec's optimiser with state already loaded (e.g. a PyTorch optimizer's
+    momentum buffers); default ``spec.build_optimizer()``, which starts from no state.
 
     Raises NumericalError naming the first quantity, in step order, that is inf or NaN.
     """
@@ -29,7 +34,7 @@ def trace_spec(spec: Spec, steps: int | None = None, name: str | None = None) ->
         # RuntimeWarnings would only repeat it without saying where
         with np.errstate(all="ignore"):
             trace, _ = trace_steps(
-                spec.build_mlp(), X, Y, spec.build_optimizer(), steps or spec.steps,
+                spec.build_mlp(), X, Y, optimizer or spec.build_optimizer(), steps or spec.steps,
                 name=name or spec.name, round_to=spec.round,
             )
     except LimitError as error:

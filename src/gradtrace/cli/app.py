@@ -56,6 +56,8 @@ COMMANDS: dict[str, CommandEntry] = {
     "train": CommandEntry("gradtrace.cli.train", "Train a network on data, watching the loss fall."),
     "predict": CommandEntry("gradtrace.cli.train",
                             "Predict with a trained model (from gradtrace train -o) on a CSV file."),
+    "export": CommandEntry("gradtrace.cli.export",
+                           "Export the network to PyTorch: a standalone script (.py) or a state_dict (.pt)."),
     "serve": CommandEntry("gradtrace.cli.serve", "Serve the interactive page: step through backprop, "
                                                  "edit the network, train and watch."),
 }
