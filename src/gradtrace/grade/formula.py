@@ -76,7 +76,7 @@ def _delta(key: str, l: int, j: int, s: int, single: bool, v: Values, net: Netwo
         total = " + ".join(f"{number(W[k, j])}×{number(delta_next[k, s])}"
                            for k in range(W.shape[0]))
         numbers = f"({total}) × {number(derivative)}"
-    return f"δ{l}{at} = {upstream} = {numbers}, with {activation.derivative_text}"
+    return f"with {activation.derivative_text}: δ{l}{at} = {upstream} = {numbers}"
 
 
 def _grad_W(key: str, l: int, j: int, i: int, single: bool, v: Values, net: Network) -> str:

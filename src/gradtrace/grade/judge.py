@@ -411,7 +411,14 @@ _SLIP = ("no known mistake reproduces this {key}: most likely an arithmetic slip
 
 
 def _nested(value: Array | None) -> Nested | None:
+    """As a learner writes it: one number, a list for a vector, rows for a matrix or batch."""
     if value is None:
         return None
-    result: Nested = np.asarray(value, dtype=np.float64).tolist()
-    return result
+    array = np.asarray(value, dtype=np.float64)
+    if array.size == 1:
+        return float(array.reshape(()))
+    if array.ndim == 2 and 1 in array.shape:
+        flat: list[float] = array.ravel().tolist()
+        return flat
+    rows: list[list[float]] = array.tolist()
+    return rows
