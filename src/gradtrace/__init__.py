@@ -19,13 +19,17 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from gradtrace.grade.judge import grade
     from gradtrace.network import Network
     from gradtrace.trace.model import Trace
 
 __version__ = "0.1.0"
-__all__ = ["Network", "Trace", "__version__"]
+__all__ = ["Network", "Trace", "__version__", "grade"]
 
-_PUBLIC = {"Network": "gradtrace.network", "Trace": "gradtrace.trace.model"}
+# gradtrace.grade is also a sub-package: once imported it is the attribute, and it is callable
+# as the function too (gradtrace/grade/__init__.py)
+_PUBLIC = {"Network": "gradtrace.network", "Trace": "gradtrace.trace.model",
+           "grade": "gradtrace.grade"}
 _TRACE_MODULE = "gradtrace.trace.model"
 
 

@@ -127,13 +127,14 @@ def recomputable(key: str) -> bool:
 def compute(key: str, v: Values, net: Network, mistakes: bool = False) -> list[Variant]:
     """The quantity from ``v``; with ``mistakes``, also every known mistake's variant of it.
 
-    The first variant is always the correct computation (mistake None). Variants whose shape
-    cannot arise (a non-square matrix transposed into a sum) are left out.
+    The first variant is always the correct computation (mistake None). Variants of a shape no
+    answer could have (δ_l a_lᵀ when n_l ≠ n_{l−1}) are left out; a transposed one stays.
     """
     kind, l = parse_key(key)
     with np.errstate(all="ignore"):  # a mistake may overflow; it then simply matches nothing
         variants = _COMPUTE[kind](l or 0, v, net, mistakes)
-    return [variant for variant in variants if variant.value.size]
+    shapes = {variants[0].value.shape, variants[0].value.shape[::-1]}
+    return [variant for variant in variants if variant.value.shape in shapes]
 
 
 def _sample_mean(per_sample: Array, net: Network) -> Array:
@@ -251,9 +252,10 @@ def _grad_W(l: int, v: Values, net: Network, mistakes: bool) -> list[Variant]:
     if mistakes:
         out += [Variant("sign", "−∂C/∂W written: the update's minus sign moved into the gradient",
                         -grad),
-                Variant("transpose", f"a{l - 1} δ{l}ᵀ instead of δ{l} a{l - 1}ᵀ", grad.T),
                 Variant("wrong_activation_input", "", scale * (error @ v[f"a{l}"].T)),
                 *_batch_variants(grad, m, net)]
+        if min(grad.shape) > 1:  # a vector reads the same either way round
+            out.append(Variant("transpose", f"a{l - 1} δ{l}ᵀ instead of δ{l} a{l - 1}ᵀ", grad.T))
     return out
 
 
