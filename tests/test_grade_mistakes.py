@@ -15,8 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gradtrace.grade import grade
-from gradtrace.grade import engine
+from gradtrace.grade import engine, grade
 from gradtrace.grade.engine import MISTAKES
 from gradtrace.grade.judge import _true_values, network_of, order_of
 from gradtrace.spec import Spec, load_spec, parse_spec

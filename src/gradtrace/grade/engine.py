@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from gradtrace.core.activations import Activation
 from gradtrace.core.losses import Loss
 
-Array = NDArray[np.float64]
+Array = NDArray[np.floating]
 Values = Mapping[str, Array]
 
 # The stable ids (JSON, answer notes), in the order a diagnosis lists them, and what each means.
@@ -139,7 +139,7 @@ def compute(key: str, v: Values, net: Network, mistakes: bool = False) -> list[V
 
 def _sample_mean(per_sample: Array, net: Network) -> Array:
     """(n, m) -> (n, 1): the mean over samples, or their sum under batch_reduction = "sum"."""
-    total = per_sample.sum(axis=1, keepdims=True)
+    total: Array = per_sample.sum(axis=1, keepdims=True)
     return total if net.batch_reduction == "sum" else total / per_sample.shape[1]
 
 
@@ -165,7 +165,8 @@ def _a(l: int, v: Values, net: Network, mistakes: bool) -> list[Variant]:
 
 def _rows(function: Callable[[Array], Array], column_view: Array) -> Array:
     """Apply a row-major core function (samples are rows) to the column view."""
-    return np.asarray(function(column_view.T), dtype=np.float64).T
+    result: Array = np.asarray(function(column_view.T), dtype=np.float64).T
+    return result
 
 
 def _cost(l: int, v: Values, net: Network, mistakes: bool) -> list[Variant]:
@@ -301,7 +302,6 @@ _COMPUTE: dict[str, Callable[[int, Values, Network, bool], list[Variant]]] = {
 
 def explain(mistake: str, variant: str, key: str, net: Network) -> str:
     """The sentence for a mistake on quantity ``key``."""
-    kind, l = parse_key(key) if recomputable(key) else ("", None)
-    layer = l or 0
+    layer = (parse_key(key)[1] if recomputable(key) else None) or 0
     return MISTAKES[mistake].format(variant=variant, next=layer + 1, layer=layer,
                                     previous=layer - 1)

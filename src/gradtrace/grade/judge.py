@@ -28,6 +28,9 @@ from gradtrace.workflow import trace_spec
 
 # Headroom on a tolerance: 0.5780 is within ½·10⁻⁴ of 0.57805 although binary floats disagree.
 SLACK = 1e-9
+# An answer must carry at least this many significant figures of the exact value: else "0" would
+# be right (to ±0.5) for every small quantity, and a learner could answer everything with 0.
+MIN_SIGNIFICANT = 2
 
 
 @dataclass(frozen=True)
@@ -37,13 +40,20 @@ class Settings:
     forgive_last_digit: bool = False
     tolerance: float | None = None
 
-    def of(self, written: Decimal) -> float:
-        """½ unit of the last written decimal (1 unit when forgiving), or the fixed tolerance."""
+    def of(self, written: Decimal, exact: float) -> float:
+        """½ unit of the last written decimal (1 unit when forgiving), or the fixed tolerance.
+
+        At most ½ unit of the exact value's MIN_SIGNIFICANT-th significant figure.
+        """
         if self.tolerance is not None:
             return self.tolerance
         exponent = written.as_tuple().exponent
         assert isinstance(exponent, int)  # finite numbers only reach here
-        return (1.0 if self.forgive_last_digit else 0.5) * 10.0 ** max(exponent, -300)
+        unit = (1.0 if self.forgive_last_digit else 0.5) * 10.0 ** max(exponent, -300)
+        if exact == 0 or not np.isfinite(exact):
+            return unit
+        leading = int(np.floor(np.log10(abs(exact))))
+        return min(unit, 0.5 * 10.0 ** (leading - MIN_SIGNIFICANT + 1))
 
 
 @dataclass(frozen=True)
@@ -155,7 +165,7 @@ def exact_value(step: Step, key: str) -> Array:
 
 
 def _true_values(step: Step) -> dict[str, Array]:
-    values = {"a0": np.asarray(step.input), "y": np.asarray(step.target)}
+    values: dict[str, Array] = {"a0": np.asarray(step.input), "y": np.asarray(step.target)}
     for update in step.update:
         values[f"W{update.layer}"] = np.asarray(update.W_old)
         values[f"b{update.layer}"] = np.asarray(update.b_old)
@@ -171,11 +181,10 @@ def _given_numbers(step: Step) -> set[float]:
     return {float(x) for array in arrays for x in np.ravel(array)} | {step.learning_rate}
 
 
-def read_given(answer: Answer, shape: tuple[int, ...], settings: Settings
-               ) -> Given | str:
-    """The answer as numbers of ``shape`` (or its transpose), or why it cannot be read."""
-    if answer.index is not None:
-        shape = ()
+def read_given(answer: Answer, exact: Array, settings: Settings) -> Given | str:
+    """The answer as numbers of ``exact``'s shape (or its transpose), or why it cannot be read."""
+    exact = _slice(exact, answer)
+    shape: tuple[int, ...] = exact.shape
     value = answer.given
     if isinstance(value, list) and value and all(isinstance(row, list) for row in value):
         widths = {len(row) for row in value}
@@ -195,13 +204,16 @@ def read_given(answer: Answer, shape: tuple[int, ...], settings: Settings
                 return (f"{_cell(r, c, rows)}{_echo(rows[r][c])} cannot be read as a number; "
                         "write a plain decimal like 0.5523")
     values = np.array([[float(n) for n in row if n is not None] for row in numbers])
-    tolerance = np.array([[settings.of(n) for n in row if n is not None] for row in numbers])
     written = _written(value)
     target = shape if shape else (1, 1)
-    if values.shape == target:
+    transposed = len(shape) == 2 and values.shape != target and values.shape == shape[::-1]
+    if values.shape == target or transposed:
+        scale = (exact.T if transposed else exact).reshape(values.shape)
+        tolerance = np.array([[settings.of(n, float(scale[r, c])) for c, n in enumerate(row)
+                               if n is not None] for r, row in enumerate(numbers)])
+        if transposed:
+            return Given(answer, values, tolerance, written, transposed=True)
         return Given(answer, values.reshape(shape), tolerance.reshape(shape), written)
-    if len(shape) == 2 and values.shape == shape[::-1]:
-        return Given(answer, values, tolerance, written, transposed=True)
     return (f"has shape {values.shape if values.size > 1 else '()'}; expected "
             f"{_shape_words(shape)}")
 
@@ -282,7 +294,7 @@ def _grade_step(step: Step, net: Network, answers: Mapping[str, list[Answer]],
         value = (from_yours if from_yours is not None else exact).copy()
         wrong: set[str] = set()
         for answer in sorted(given, key=lambda a: a.index or ()):
-            read = read_given(answer, exact.shape, settings)
+            read = read_given(answer, exact, settings)
             if isinstance(read, str):
                 entries.append(Entry(key, step.index + 1, answer.index, "invalid",
                                      given=_written(answer.given), expected=_nested(_slice(exact, answer)),
@@ -305,7 +317,7 @@ def _grade_step(step: Step, net: Network, answers: Mapping[str, list[Answer]],
 
 
 def _whole_given(given: Iterable[Answer], exact: Array, settings: Settings) -> bool:
-    return any(a.index is None and isinstance(read_given(a, exact.shape, settings), Given)
+    return any(a.index is None and isinstance(read_given(a, exact, settings), Given)
                for a in given)
 
 
