@@ -132,7 +132,8 @@ def test_missing_entries_do_not_fail() -> None:
 
 @pytest.mark.parametrize(("given", "problem"), [
     (["abc", D("0.3")], "entry [1] 'abc' cannot be read as a number"),
-    ([D("0.1"), D("0.2"), D("0.3")], "expected a list of 2 numbers"),
+    ([D("0.1"), D("0.2"), D("0.3")], "has 3 numbers; expected a list of 2 numbers"),
+    (D("0.1"), "is a single number; expected a list of 2 numbers"),
     (True, "cannot be read as a number"),
     ([[D("0.1")], [D("0.2"), D("0.3")]], "rows have different lengths"),
 ])

@@ -214,8 +214,9 @@ def read_given(answer: Answer, exact: Array, settings: Settings) -> Given | str:
         if transposed:
             return Given(answer, values, tolerance, written, transposed=True)
         return Given(answer, values.reshape(shape), tolerance.reshape(shape), written)
-    return (f"has shape {values.shape if values.size > 1 else '()'}; expected "
-            f"{_shape_words(shape)}")
+    found = (f"has {values.size} numbers" if isinstance(value, list) and rows is not value
+             else f"has shape {values.shape}" if values.size > 1 else "is a single number")
+    return f"{found}; expected {_shape_words(shape)}"
 
 
 def _shape_words(shape: tuple[int, ...]) -> str:

@@ -35,6 +35,14 @@ def _expected(entry: Entry) -> Nested | None:
     return entry.expected
 
 
+def status_text(entry: Entry, first: Entry | None) -> str:
+    """'✓ correct', '→ carried from delta1', '✗ wrong  ← first error', ..."""
+    text = MARKS[entry.status]
+    if entry.status == "carried":
+        text += " from " + ", ".join(entry.carried_from)
+    return text + ("  ← first error" if entry is first else "")
+
+
 def details(entry: Entry) -> list[str]:
     """The lines that explain one entry: carried from what, the mistakes, the correct formula."""
     lines = []
@@ -71,9 +79,8 @@ def render_text(report: GradeReport, console: Console) -> None:
     first = report.first_error
     for entry in report.entries:
         style = "bold" if entry is first else ""
-        mark = MARKS[entry.status] + ("  ← first error" if entry is first else "")
         table.add_row(entry.label, shown(entry.given), shown(_expected(entry)),
-                      Text(mark, style=STYLES[entry.status]), style=style)
+                      Text(status_text(entry, first), style=STYLES[entry.status]), style=style)
     parts: list[Any] = [table]
     for entry in report.entries:
         if entry is first or entry.status == "invalid":
@@ -88,7 +95,7 @@ def render_markdown(report: GradeReport) -> str:
     lines = [f"# Grading against {report.spec_name or 'the spec'}", "",
              "| quantity | yours | expected | status |", "|---|---|---|---|"]
     for entry in report.entries:
-        status = MARKS[entry.status] + (" **← first error**" if entry is first else "")
+        status = status_text(entry, first).replace("← first error", "**← first error**")
         label = f"**{entry.label}**" if entry is first else entry.label
         lines.append(f"| {label} | {shown(entry.given)} | {shown(_expected(entry))} | {status} |")
     explained = [e for e in report.entries if e is first or e.status == "invalid"]
