@@ -239,3 +239,73 @@ def test_transposed_matrix_is_the_transpose_mistake() -> None:
     grad = entry(report, "grad_W1")
     assert grad.status == "wrong"
     assert "transpose" in [m.id for m in grad.mistakes]
+
+
+# ---- the keys, read from the step records --------------------------------------------------
+
+@pytest.mark.parametrize("optimizer", [{"name": "sgd"}, {"name": "momentum"}, {"name": "adam"}])
+@pytest.mark.parametrize("example", ["seed", "xor", "softmax"])
+def test_keys_and_values_are_the_traces(example: str, optimizer: dict[str, str]) -> None:
+    from gradtrace.grade.judge import exact_values
+    from gradtrace.spec import load_spec
+    from gradtrace.workflow import trace_spec
+
+    spec = load_spec(example).with_options({"optimizer.name": ("--optimizer", optimizer["name"])})
+    for step in trace_spec(spec, steps=2).steps:
+        quantities = step.quantities()[1:]  # a0 is given, not an answer
+        values = exact_values(step)
+        assert list(values) == [q.key for q in quantities]
+        for quantity in quantities:
+            np.testing.assert_array_equal(values[quantity.key],
+                                          np.asarray(quantity.matrix.value, dtype=np.float64))
+
+
+def test_momentum_update_is_graded_against_the_exact_value() -> None:
+    from gradtrace.spec import load_spec
+
+    spec = load_spec("seed").with_options({"optimizer.name": ("--optimizer", "momentum")})
+    report = grade(spec, {"velocity_W2": [D("0.0203"), D("0.0213")],
+                          "W2_new": [D("0.2797"), D("0.8787")], "W1_new[1,1]": D("0.5")})
+    # in the trace's order: layer 1's update first; velocity has no recomputation, only its value
+    graded = [(e.label, e.status) for e in report.entries if e.status != "missing"]
+    assert graded == [("W1_new[1,1]", "wrong"), ("velocity_W2", "correct"), ("W2_new", "correct")]
+
+
+# ---- conventions other branches add to the spec (the engine reads them) ---------------------
+
+def _batch_network(**conventions: Any) -> tuple[Any, dict[str, Any]]:
+    from dataclasses import replace
+
+    from gradtrace.grade.judge import _true_values, network_of
+    from gradtrace.spec import parse_spec
+    from gradtrace.workflow import trace_spec
+
+    spec = parse_spec({"learning_rate": 0.5, "data": {"input": [[1.0, 2.0], [0.5, -1.0]],
+                                                     "target": [[0.0], [1.0]]},
+                       "layers": [{"weights": [[0.1, 0.2], [0.3, -0.1]], "activation": "tanh"},
+                                  {"weights": [[0.4, 0.6]], "activation": "sigmoid"}]})
+    return replace(network_of(spec), **conventions), _true_values(trace_spec(spec).steps[0])
+
+
+def test_sum_reduction_sums_the_batch() -> None:
+    from gradtrace.grade import engine
+
+    net, truth = _batch_network(batch_reduction="sum")
+    variants = engine.compute("grad_W1", truth, net, mistakes=True)
+    np.testing.assert_allclose(variants[0].value, 2 * truth["grad_W1"])
+    mean = [v for v in variants if v.mistake == "batch_sum"]
+    assert mean[0].words == "the mean taken instead of the sum"
+    np.testing.assert_allclose(mean[0].value, truth["grad_W1"])
+    np.testing.assert_allclose(engine.compute("cost", truth, net)[0].value, 2 * truth["cost"])
+
+
+def test_error_convention_negates_delta_not_the_gradient() -> None:
+    from gradtrace.grade import engine
+
+    net, truth = _batch_network(delta_sign=-1.0)
+    error = dict(truth, delta2=-truth["delta2"], delta1=-truth["delta1"])
+    np.testing.assert_allclose(engine.compute("delta2", error, net)[0].value, -truth["delta2"])
+    np.testing.assert_allclose(engine.compute("delta1", error, net)[0].value, -truth["delta1"])
+    np.testing.assert_allclose(engine.compute("grad_W1", error, net)[0].value, truth["grad_W1"])
+    sign = [v for v in engine.compute("delta2", error, net, mistakes=True) if v.mistake == "sign"]
+    np.testing.assert_allclose(sign[0].value, truth["delta2"])

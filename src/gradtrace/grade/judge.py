@@ -9,8 +9,9 @@ number), and **wrong** otherwise, with every known mistake (grade/engine.py) tha
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -120,7 +121,36 @@ def network_of(spec: Spec) -> Network:
 
 def order_of(step: Step) -> list[str]:
     """The gradable quantity keys of a step, in the order the trace explains them."""
-    return [q.key for q in step.quantities() if q.key != "a0"]
+    return list(exact_values(step))
+
+
+@functools.lru_cache(maxsize=8)
+def exact_values(step: Step) -> dict[str, Array]:
+    """Every quantity key of the step -> its exact value (column view; the cost 0-d), in order.
+
+    Read from the step's records: the explanation (neuron view included) costs seconds at the
+    trace cap. Optimiser state (velocity, Adam's m, v, m̂, v̂) only the explanation holds.
+    """
+    L = len(step.forward)
+    values: dict[str, Array] = {}
+    for record in step.forward:
+        values[f"z{record.layer}"], values[f"a{record.layer}"] = record.z, record.a
+    values["cost"] = np.asarray(step.cost, dtype=np.float64)
+    grad_a = step.backward_of(L).grad_a
+    if grad_a is not None:
+        values[f"grad_a{L}"] = grad_a
+    for l in range(L, 0, -1):
+        back = step.backward_of(l)
+        values[f"delta{l}"], values[f"grad_W{l}"], values[f"grad_b{l}"] = (
+            back.delta, back.grad_W, back.grad_b)
+    if any(update.state for update in step.update):
+        for quantity in step.quantities():
+            if quantity.phase == "update":
+                values[quantity.key] = np.asarray(quantity.matrix.value, dtype=np.float64)
+        return values
+    for update in step.update:
+        values[f"W{update.layer}_new"], values[f"b{update.layer}_new"] = update.W_new, update.b_new
+    return values
 
 
 def _check_keys(sheet: AnswerSheet, steps: Sequence[Step]) -> dict[int, dict[str, list[Answer]]]:
@@ -160,8 +190,7 @@ def _position(index: tuple[int, ...], shape: tuple[int, ...]) -> tuple[int, ...]
 
 def exact_value(step: Step, key: str) -> Array:
     """The exact value of a quantity key, in the trace's column view (the cost 0-d)."""
-    quantity = next(q for q in step.quantities() if q.key == key)
-    return np.asarray(quantity.matrix.value, dtype=np.float64)
+    return exact_values(step)[key]
 
 
 def _true_values(step: Step) -> dict[str, Array]:
@@ -169,8 +198,7 @@ def _true_values(step: Step) -> dict[str, Array]:
     for update in step.update:
         values[f"W{update.layer}"] = np.asarray(update.W_old)
         values[f"b{update.layer}"] = np.asarray(update.b_old)
-    for key in order_of(step):
-        values[key] = exact_value(step, key)
+    values.update(exact_values(step))
     return values
 
 
@@ -289,6 +317,8 @@ def _grade_step(step: Step, net: Network, answers: Mapping[str, list[Answer]],
         exact = truth[key]
         from_yours, used = _recompute(key, view, taint, net)
         given = answers.get(key, [])
+        # the mistakes tried from the true earlier values and from the learner's own
+        sources = (("true", _Frozen(truth)), ("yours", _Frozen({**truth, **view})))
         if not given:
             entries.append(Entry(key, step.index + 1, None, "missing", expected=_nested(exact),
                                  expected_from_yours=_nested(from_yours)))
@@ -301,8 +331,7 @@ def _grade_step(step: Step, net: Network, answers: Mapping[str, list[Answer]],
                                      given=_written(answer.given), expected=_nested(_slice(exact, answer)),
                                      problem=f"answers.{answer.label} {read}"))
                 continue
-            entry = _judge(read, exact, from_yours, used, taint, net, view, truth, answers, copied,
-                           settings)
+            entry = _judge(read, exact, from_yours, used, net, view, sources, answers, copied)
             entries.append(entry)
             if entry.status in ("wrong", "carried"):
                 wrong.add(answer.label)
@@ -343,8 +372,8 @@ def _recompute(key: str, view: Values, taint: Mapping[str, frozenset[str]], net:
 
 
 def _judge(given: Given, exact: Array, from_yours: Array | None, used: frozenset[str],
-           taint: Mapping[str, frozenset[str]], net: Network, view: Values, truth: Values,
-           answers: Mapping[str, list[Answer]], copied: set[float], settings: Settings) -> Entry:
+           net: Network, view: Values, sources: tuple[tuple[str, _Frozen], ...],
+           answers: Mapping[str, list[Answer]], copied: set[float]) -> Entry:
     answer = given.answer
     common: dict[str, Any] = {
         "given": given.written, "expected": _nested(_slice(exact, answer)),
@@ -368,7 +397,7 @@ def _judge(given: Given, exact: Array, from_yours: Array | None, used: frozenset
     if status != "wrong":
         return Entry(answer.key, answer.step, answer.index, status, carried_from=tuple(
             sorted(used)) if status == "carried" else (), **common)
-    mistakes = _diagnose(given, net, view, truth)
+    mistakes = _diagnose(given, net, sources)
     where = first_difference(given.values if not given.transposed else given.values.T,
                              _slice(exact, answer), given.tolerance.reshape(
                                  given.values.shape).T if given.transposed else given.tolerance)
@@ -390,15 +419,28 @@ def _trivial(label: str, answers: Mapping[str, list[Answer]], copied: set[float]
     return False
 
 
-def _diagnose(given: Given, net: Network, view: Values, truth: Values) -> tuple[Mistake, ...]:
+@dataclass(eq=False)
+class _Frozen:
+    """Inputs to try the mistakes from, with each quantity's variants worked out once."""
+
+    values: Values
+    memo: dict[str, list[engine.Variant]] = field(default_factory=dict)
+
+    def variants(self, key: str, net: Network) -> list[engine.Variant]:
+        if key not in self.memo:
+            self.memo[key] = engine.compute(key, self.values, net, mistakes=True)[1:]
+        return self.memo[key]
+
+
+def _diagnose(given: Given, net: Network, sources: tuple[tuple[str, _Frozen], ...]
+              ) -> tuple[Mistake, ...]:
     """Every known mistake that reproduces the answer, from the true and the learner's inputs."""
     key = given.answer.key
     if not engine.recomputable(key) or (key.endswith("_new") and not net.sgd):
         return (Mistake(engine.UNKNOWN, _SLIP.format(key=key), "none"),)
     found: dict[tuple[str, str], Mistake] = {}
-    sources: tuple[tuple[str, Values], ...] = (("true", truth), ("yours", {**truth, **view}))
     for source, values in sources:
-        for variant in engine.compute(key, values, net, mistakes=True)[1:]:
+        for variant in values.variants(key, net):
             if variant.mistake is None or (variant.mistake, variant.words) in found:
                 continue
             if _matches(given, variant.value) or (given.transposed and _matches_transposed(
