@@ -272,7 +272,11 @@ def _written(value: Any) -> Any:
     """The answer with each number as the text the learner wrote."""
     if isinstance(value, list):
         return [_written(item) for item in value]
-    return str(value) if isinstance(value, Decimal | int) and not isinstance(value, bool) else value
+    if isinstance(value, bool | float | str) or value is None:
+        return value
+    if isinstance(value, Decimal | int):
+        return str(value)
+    return _echo(value)  # a table where a number belongs: its text, shortened
 
 
 def _slice(value: Array, answer: Answer) -> Array:
