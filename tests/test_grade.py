@@ -246,7 +246,7 @@ def test_transposed_matrix_is_the_transpose_mistake() -> None:
 @pytest.mark.parametrize("optimizer", [{"name": "sgd"}, {"name": "momentum"}, {"name": "adam"}])
 @pytest.mark.parametrize("example", ["seed", "xor", "softmax"])
 def test_keys_and_values_are_the_traces(example: str, optimizer: dict[str, str]) -> None:
-    from gradtrace.grade.judge import exact_values
+    from gradtrace.grade.keys import exact_values
     from gradtrace.spec import load_spec
     from gradtrace.workflow import trace_spec
 
@@ -276,7 +276,8 @@ def test_momentum_update_is_graded_against_the_exact_value() -> None:
 def _batch_network(**conventions: Any) -> tuple[Any, dict[str, Any]]:
     from dataclasses import replace
 
-    from gradtrace.grade.judge import _true_values, network_of
+    from gradtrace.grade.judge import network_of
+    from gradtrace.grade.keys import true_values
     from gradtrace.spec import parse_spec
     from gradtrace.workflow import trace_spec
 
@@ -284,7 +285,7 @@ def _batch_network(**conventions: Any) -> tuple[Any, dict[str, Any]]:
                                                      "target": [[0.0], [1.0]]},
                        "layers": [{"weights": [[0.1, 0.2], [0.3, -0.1]], "activation": "tanh"},
                                   {"weights": [[0.4, 0.6]], "activation": "sigmoid"}]})
-    return replace(network_of(spec), **conventions), _true_values(trace_spec(spec).steps[0])
+    return replace(network_of(spec), **conventions), true_values(trace_spec(spec).steps[0])
 
 
 def test_sum_reduction_sums_the_batch() -> None:

@@ -17,7 +17,8 @@ import pytest
 
 from gradtrace.grade import engine, grade
 from gradtrace.grade.engine import MISTAKES
-from gradtrace.grade.judge import _true_values, network_of, order_of
+from gradtrace.grade.judge import network_of
+from gradtrace.grade.keys import order_of, true_values
 from gradtrace.spec import Spec, load_spec, parse_spec
 from gradtrace.workflow import trace_spec
 
@@ -60,7 +61,7 @@ def distinguishable(a: Array, b: Array) -> bool:
 def answers_up_to(spec: Spec, key: str, value: Array) -> dict[str, Any]:
     """Every quantity before ``key`` right (6 decimals), and ``key`` as given."""
     step = trace_spec(spec).steps[0]
-    truth = _true_values(step)
+    truth = true_values(step)
     keys = order_of(step)
     answers = {k: written(truth[k]) for k in keys[:keys.index(key)]}
     answers[key] = written(value)
@@ -157,7 +158,7 @@ CASES = [(mistake, network) for mistake in INJECTIONS for network in NETWORKS]
 @pytest.mark.parametrize(("mistake", "network"), CASES)
 def test_hand_made_mistake_is_diagnosed(mistake: str, network: str) -> None:
     spec = NETWORKS[network]()
-    truth = _true_values(trace_spec(spec).steps[0])
+    truth = true_values(trace_spec(spec).steps[0])
     injected = INJECTIONS[mistake](truth, spec)
     if injected is None:
         pytest.skip(f"{mistake} cannot happen on {network}")
@@ -172,7 +173,7 @@ def test_each_mistake_is_diagnosed_on_some_network() -> None:
     covered = set()
     for mistake, network in CASES:
         spec = NETWORKS[network]()
-        truth = _true_values(trace_spec(spec).steps[0])
+        truth = true_values(trace_spec(spec).steps[0])
         injected = INJECTIONS[mistake](truth, spec)
         if injected is not None and distinguishable(injected[1], truth[injected[0]]):
             covered.add(mistake)
@@ -186,7 +187,7 @@ def engine_cases() -> list[tuple[str, str, str, int]]:
     for network, make in NETWORKS.items():
         spec = make()
         step = trace_spec(spec).steps[0]
-        truth, net = _true_values(step), network_of(spec)
+        truth, net = true_values(step), network_of(spec)
         for key in order_of(step):
             if not engine.recomputable(key):
                 continue
@@ -202,7 +203,7 @@ def engine_cases() -> list[tuple[str, str, str, int]]:
 def test_engine_variant_is_diagnosed(network: str, key: str, mistake: str, n: int) -> None:
     spec = NETWORKS[network]()
     step = trace_spec(spec).steps[0]
-    variant = engine.compute(key, _true_values(step), network_of(spec), mistakes=True)[n]
+    variant = engine.compute(key, true_values(step), network_of(spec), mistakes=True)[n]
     assert mistake in diagnosed(spec, key, variant.value)
 
 
@@ -221,7 +222,7 @@ def test_arithmetic_slip_is_unknown() -> None:
 
 def test_updated_weights_note_and_explanation() -> None:
     spec = load_spec("seed")
-    truth = _true_values(trace_spec(spec).steps[0])
+    truth = true_values(trace_spec(spec).steps[0])
     report = grade(spec, answers_up_to(spec, "delta1", updated_weights(truth, spec)[1]))
     entry = next(e for e in report.entries if e.key == "delta1")
     assert entry.note == "delta1:updated_weights"

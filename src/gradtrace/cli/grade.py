@@ -16,7 +16,7 @@ from gradtrace.cli.step import stdout_console
 from gradtrace.errors import GradtraceError, SpecError
 from gradtrace.grade import grade as grade_answers
 from gradtrace.grade import read_answers
-from gradtrace.grade.judge import exact_value, order_of
+from gradtrace.grade.keys import exact_value, order_of
 from gradtrace.grade.show import render_markdown, render_text
 from gradtrace.io import TEXT, atomic_write_text, check_output, write_stdout
 from gradtrace.render.math import MathStyle, render
