@@ -310,3 +310,15 @@ def test_error_convention_negates_delta_not_the_gradient() -> None:
     np.testing.assert_allclose(engine.compute("grad_W1", error, net)[0].value, truth["grad_W1"])
     sign = [v for v in engine.compute("delta2", error, net, mistakes=True) if v.mistake == "sign"]
     np.testing.assert_allclose(sign[0].value, truth["delta2"])
+
+
+def test_hidden_grad_a_backpropagates_through_the_old_weights() -> None:
+    # grad_a1 (∂C/∂a of a hidden layer) is a trace key where the trace records it
+    from gradtrace.grade import engine
+
+    net, truth = _batch_network()
+    grad = engine.compute("grad_a1", truth, net, mistakes=True)
+    np.testing.assert_allclose(grad[0].value, truth["W2"].T @ truth["delta2"])
+    updated = [v for v in grad if v.mistake == "updated_weights"]
+    np.testing.assert_allclose(updated[0].value, truth["W2_new"].T @ truth["delta2"])
+    assert engine.inputs("grad_a1", net) == ("W2", "delta2")

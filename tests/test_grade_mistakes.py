@@ -226,5 +226,5 @@ def test_updated_weights_note_and_explanation() -> None:
     report = grade(spec, answers_up_to(spec, "delta1", updated_weights(truth, spec)[1]))
     entry = next(e for e in report.entries if e.key == "delta1")
     assert entry.note == "delta1:updated_weights"
-    assert "W2 already updated" in entry.mistakes[0].explanation
+    assert "computed with W2 already updated" in entry.mistakes[0].explanation
     assert entry.formula is not None and "W2[k,1]" in entry.formula

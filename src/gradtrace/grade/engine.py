@@ -24,8 +24,8 @@ Values = Mapping[str, Array]
 
 # The stable ids (JSON, answer notes), in the order a diagnosis lists them, and what each means.
 MISTAKES: dict[str, str] = {
-    "updated_weights": "δ of a hidden layer computed with W{next} already updated (W{next}_new): "
-                       "backpropagate through the weights from before the step",
+    "updated_weights": "a hidden layer's δ (or ∂C/∂a) computed with W{next} already updated "
+                       "(W{next}_new): backpropagate through the weights from before the step",
     "missing_derivative": "σ′ left out of δ: the chain rule multiplies by the activation's "
                           "derivative",
     "derivative_argument": "σ′ evaluated at the wrong value ({variant})",
@@ -105,7 +105,7 @@ def inputs(key: str, net: Network) -> tuple[str, ...]:
     table: dict[str, tuple[str, ...]] = {
         "z": (f"W{l}", f"a{l - 1}", f"b{l}"),
         "a": (f"z{l}",),
-        "grad_a": (f"a{l}", "y"),
+        "grad_a": (f"a{l}", "y") if l == L else (f"W{l + 1}", f"delta{l + 1}"),
         "delta": ((f"a{L}", "y") if net.fused else (f"grad_a{L}", f"z{L}", f"a{L}")) if l == L
         else (f"W{l + 1}", f"delta{l + 1}", f"z{l}", f"a{l}"),
         "grad_W": (f"delta{l}", f"a{l - 1}"),
@@ -185,6 +185,8 @@ def _cost(l: int, v: Values, net: Network, mistakes: bool) -> list[Variant]:
 
 
 def _grad_a(l: int, v: Values, net: Network, mistakes: bool) -> list[Variant]:
+    if l < net.layers:
+        return _hidden_grad_a(l, v, net, mistakes)
     a, y = v[f"a{l}"], v["y"]
     grad = _rows(lambda rows: net.loss.gradient(rows, y.T), a)
     out = [Variant(None, "", grad)]
@@ -192,6 +194,22 @@ def _grad_a(l: int, v: Values, net: Network, mistakes: bool) -> list[Variant]:
         out += [Variant("sign", "y − a instead of a − y", -grad),
                 Variant("factor_two", "2(a − y) where the ½ cancels the 2", 2 * grad),
                 Variant("factor_two", "½ kept: (a − y)/2", grad / 2)]
+    return out
+
+
+def _hidden_grad_a(l: int, v: Values, net: Network, mistakes: bool) -> list[Variant]:
+    """∂C/∂a_l = W_{l+1}ᵀ δ_{l+1} for a hidden layer (δ_{l+1} turned back into ∂C/∂z if need be)."""
+    W_next, delta_next = v[f"W{l + 1}"], v[f"delta{l + 1}"] * net.delta_sign
+    grad = W_next.T @ delta_next  # (n_l, m)
+    out = [Variant(None, "", grad)]
+    if mistakes:
+        out.append(Variant("sign", "−∂C/∂a written", -grad))
+        W_updated = v.get(f"W{l + 1}_new")
+        if W_updated is not None:
+            out.append(Variant("updated_weights", "", W_updated.T @ delta_next))
+        if W_next.shape[0] == W_next.shape[1]:
+            out.append(Variant("transpose", f"W{l + 1} used where W{l + 1}ᵀ belongs",
+                               W_next @ delta_next))
     return out
 
 

@@ -53,6 +53,11 @@ def _a(key: str, l: int, j: int, s: int, single: bool, v: Values, net: Network) 
 
 
 def _grad_a(key: str, l: int, j: int, s: int, single: bool, v: Values, net: Network) -> str:
+    if l < net.layers:  # a hidden layer: backpropagated, δ_{l+1} as ∂C/∂z
+        W, delta_next = v[f"W{l + 1}"], v[f"delta{l + 1}"] * net.delta_sign
+        total = " + ".join(f"{number(W[k, j])}×{number(delta_next[k, s])}"
+                           for k in range(W.shape[0]))
+        return f"∂C/∂a{l}{_index(j, s, single)} = Σₖ W{l + 1}[k,{j + 1}] δ{l + 1}[k] = {total}"
     return (f"∂C/∂a{l}{_index(j, s, single)} of {net.loss.words}, with a = "
             f"{number(v[f'a{l}'][j, s])} and y = {number(v['y'][j, s])}")
 

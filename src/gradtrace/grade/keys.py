@@ -35,6 +35,8 @@ def exact_values(step: Step) -> dict[str, Array]:
         values[f"grad_a{L}"] = grad_a
     for l in range(L, 0, -1):
         back = step.backward_of(l)
+        if l < L and back.grad_a is not None:  # ∂C/∂a of a hidden layer, where the trace has it
+            values[f"grad_a{l}"] = back.grad_a
         values[f"delta{l}"], values[f"grad_W{l}"], values[f"grad_b{l}"] = (
             back.delta, back.grad_W, back.grad_b)
     if any(update.state for update in step.update):
