@@ -19,15 +19,19 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from gradtrace.grade.judge import grade
     from gradtrace.interop.plan import to_torch
     from gradtrace.interop.torch import from_torch
     from gradtrace.network import Network
     from gradtrace.trace.model import Trace
 
 __version__ = "0.1.0"
-__all__ = ["Network", "Trace", "__version__", "from_torch", "to_torch"]
+__all__ = ["Network", "Trace", "__version__", "from_torch", "grade", "to_torch"]
 
+# gradtrace.grade is also a sub-package: once imported it is the attribute, and it is callable
+# as the function too (gradtrace/grade/__init__.py)
 _PUBLIC = {"Network": "gradtrace.network", "Trace": "gradtrace.trace.model",
+           "grade": "gradtrace.grade",
            # PyTorch itself is imported only when one of these is called
            "from_torch": "gradtrace.interop.torch", "to_torch": "gradtrace.interop.plan"}
 _TRACE_MODULE = "gradtrace.trace.model"

@@ -14,6 +14,7 @@ import re
 import sys
 import tomllib
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -504,22 +505,39 @@ class _YAMLRefusedError(Exception):
         self.mark = mark
 
 
-def parse_text(text: str, fmt: str, source: str) -> dict[str, Any]:
+class _DecimalLoader(_NoAliasLoader):
+    """The same loader, reading floats as Decimal with their digits as written (0.5780 stays 4 places)."""
+
+    def construct_yaml_float(self, node: Any) -> Any:
+        text = str(self.construct_scalar(node)).replace("_", "")
+        special = {".inf": "Infinity", "+.inf": "Infinity", "-.inf": "-Infinity", ".nan": "NaN"}
+        try:
+            return Decimal(special.get(text.lower(), text))
+        except InvalidOperation:  # YAML 1.1's base-60 floats (1:30.5): PyYAML's own reading
+            return super().construct_yaml_float(node)
+
+
+_DecimalLoader.add_constructor("tag:yaml.org,2002:float", _DecimalLoader.construct_yaml_float)
+
+
+def parse_text(text: str, fmt: str, source: str, *, decimal: bool = False) -> dict[str, Any]:
     """Parse TOML, JSON or YAML text into a mapping, with the line of a syntax error.
 
     Within the limits above: at most MAX_SPEC_CHARACTERS characters, MAX_NESTING levels and
     MAX_VALUES values, no YAML aliases, no integer of more than 4,300 digits (Python's own cap).
+    ``decimal``: floats become ``Decimal`` with the digits as written (graded answers need them).
     """
     if len(text) > MAX_SPEC_CHARACTERS:
         raise SpecError(f"the spec has {len(text):,} characters; specs are capped at "
                         f"{MAX_SPEC_CHARACTERS:,}", source=source)
     try:
+        parse_float: Any = Decimal if decimal else float
         if fmt == "toml":
-            data: object = tomllib.loads(text)
+            data: object = tomllib.loads(text, parse_float=parse_float)
         elif fmt == "json":
-            data = json.loads(text)
-        else:
-            data = yaml.load(text, Loader=_NoAliasLoader)  # a SafeLoader subclass: no arbitrary objects
+            data = json.loads(text, parse_float=parse_float)
+        else:  # SafeLoader subclasses: no arbitrary objects
+            data = yaml.load(text, Loader=_DecimalLoader if decimal else _NoAliasLoader)
     except tomllib.TOMLDecodeError as error:
         raise SpecError(f"malformed TOML: {error}; check the syntax there", source=source) from None
     except json.JSONDecodeError as error:

@@ -51,6 +51,8 @@ COMMANDS: dict[str, CommandEntry] = {
                           "Check every gradient against central differences; exit 1 if any disagrees."),
     "examples": CommandEntry("gradtrace.cli.step",
                              "List the built-in examples (use a name wherever a SPEC is asked for)."),
+    "grade": CommandEntry("gradtrace.cli.grade",
+                          "Grade hand-worked answers: first wrong step, and which mistake explains it."),
     "draw": CommandEntry("gradtrace.cli.draw",
                          "Draw the network with the numbers of one training step on it."),
     "train": CommandEntry("gradtrace.cli.train", "Train a network on data, watching the loss fall."),
