@@ -68,7 +68,7 @@ def test_features_change_the_input_layer_and_the_traced_batch(client: TestClient
 
 
 def test_steps_zero_draws_the_data_and_the_untrained_network(client: TestClient) -> None:
-    body = post(client, steps=0, grid=10, thumbnail=8)
+    body = post(client, steps=0, grid=10, thumbnail=8, batch_size=10)
     assert body["loss"] == [] and body["spec"]["layers"] == post(client, steps=0)["spec"]["layers"]
     assert len(body["points"]["x"]) == 200 and body["grid"]["size"] == 10
     assert body["train_loss"] == pytest.approx(np.log(2), abs=0.1)  # an untrained classifier

@@ -44,7 +44,7 @@ from gradtrace.trace.json import to_dict
 from gradtrace.web import limits
 from gradtrace.web.guard import Guard
 from gradtrace.web.responses import JSON, RequestError, error_response, invalid, json_body, shown
-from gradtrace.web.specs import explicit_spec, to_toml
+from gradtrace.web.specs import PLAYGROUND, explicit_spec, to_toml
 from gradtrace.web.training import SPEC_DATA, TrainInputError, TrainSettings, train
 from gradtrace.workflow import trace_spec
 
@@ -177,7 +177,8 @@ async def _server_error(_: Request, error: Exception) -> JSONResponse:
 
 def create_app(initial_spec: dict[str, Any] | None = None,
                listen_host: str = "127.0.0.1") -> FastAPI:
-    """The app; ``initial_spec`` (a spec mapping) is what the page opens with (default: seed).
+    """The app; ``initial_spec`` (a spec mapping) is what the page opens with (default:
+    web/specs.py PLAYGROUND; ``/#example=seed`` opens a built-in example).
 
     ``listen_host`` is the address ``gradtrace serve --host`` listens on: the Host header may name
     it besides the loopback names (web/guard.py).
@@ -198,8 +199,9 @@ def create_app(initial_spec: dict[str, Any] | None = None,
 
     @app.get("/api/session")
     def session() -> dict[str, Any]:
-        """What the page opens with: the spec given to ``gradtrace serve`` (or null)."""
-        return {"spec": initial_spec}
+        """What the page opens with: the spec given to ``gradtrace serve`` (or null), and the
+        network it opens with otherwise (``default``, one that learns xor when played)."""
+        return {"spec": initial_spec, "default": PLAYGROUND}
 
     @app.get("/api/notation")
     def symbols() -> dict[str, dict[str, str]]:

@@ -191,7 +191,7 @@ def evaluate(mlp: MLP, F: Array, Y: Array, labels: NDArray[np.intp] | None
 def _batches(n: int, batch: int, steps: int, seed: int, start: int) -> NDArray[np.intp] | None:
     """Row indices of ``steps`` batches, each ``batch`` rows of a seeded shuffle (epochs chained);
     None when a batch is the whole set, taken in row order without copies."""
-    if batch >= n:
+    if batch >= n or steps == 0:
         return None
     epochs = -(-steps * batch // n)
     rng = np.random.default_rng([seed, 2, start])

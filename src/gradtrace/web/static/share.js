@@ -23,7 +23,7 @@ export function specFromHash(hash) {
   try {
     return JSON.parse(fromBase64Url(match[1]));
   } catch {
-    throw new Error("the link's #spec= part is damaged; loading the default example instead");
+    throw new Error("the link's #spec= part is damaged (it is not base64url-encoded JSON; was it cut short when copied?)");
   }
 }
 
