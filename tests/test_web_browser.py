@@ -123,7 +123,7 @@ def shoot(page: Any, name: str) -> None:
 
 
 def test_step_through_the_seed_example_to_the_update(watched: Watched, base_url: str) -> None:
-    page = open_page(watched, base_url)
+    page = open_page(watched, base_url, "#example=seed")
     assert page.text_content("[data-testid=position]") == "1 / 17"
     step_to(page, "a2")
     assert result_value(page)[0][0] == pytest.approx(0.66507364, abs=1e-8)
@@ -149,7 +149,7 @@ def test_step_through_the_seed_example_to_the_update(watched: Watched, base_url:
 
 
 def test_click_an_edge_and_edit_its_weight(watched: Watched, base_url: str) -> None:
-    page = open_page(watched, base_url)
+    page = open_page(watched, base_url, "#example=seed")
     step_to(page, "a2")
     before = result_value(page)[0][0]
     page.click("[data-testid=edge-2-1-1]")
@@ -182,7 +182,7 @@ def test_click_an_edge_and_edit_its_weight(watched: Watched, base_url: str) -> N
 
 
 def test_a_bad_edit_shows_the_servers_message(watched: Watched, base_url: str) -> None:
-    page = open_page(watched, base_url)
+    page = open_page(watched, base_url, "#example=seed")
     page.select_option("[data-testid=activation-1]", "softmax")
     page.wait_for_selector("[data-testid=error]:not([hidden])")
     assert "softmax is only supported on the output layer" in page.text_content(

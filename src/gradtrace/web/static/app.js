@@ -158,9 +158,14 @@ function render() {
 }
 
 // During Play: the trained weights and heat maps, without a trace (Pause traces the step).
-function renderLive(result) {
+// Otherwise the traced step is drawn again with the new heat maps.
+function renderLive(result, playing) {
   state.units = result.units;
   if (!state.trace) return;
+  if (!playing) {
+    renderDiagram();
+    return;
+  }
   const spec = result.spec;
   const sizes = [spec.layers[0].weights[0].length, ...spec.layers.map((layer) => layer.weights.length)];
   keepingFocus(() => drawDiagram($("diagram"), {

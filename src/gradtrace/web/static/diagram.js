@@ -104,6 +104,7 @@ export function drawDiagram(svg, view) {
     nodes.append(svgEl("text", { x: at[l][0].x, y: HEIGHT - 8, class: "layer-label" }, caption));
   }
   svg.append(nodes);
+  svg.append(svgEl("g", { class: "overlay", "pointer-events": "none" }));
 }
 
 function edge(view, at, l, j, k, w, largest) {
@@ -165,7 +166,21 @@ function node(view, at, l, j) {
     if (value !== null && gap >= side + 14) {
       group.append(svgEl("text", { x, y: y + side / 2 + 11, class: "node-value under" }, formatNumber(value, 3)));
     }
-    group.addEventListener("mouseenter", () => group.parentNode.append(group)); // on top while enlarged
+    // enlarged on hover or focus: a copy in the overlay above every node (SVG paints in order)
+    const show = () => {
+      const overlay = group.ownerSVGElement.querySelector(".overlay");
+      const big = 3 * side;
+      overlay.replaceChildren(svgEl("image", {
+        x: x - big / 2, y: Math.max(y - big / 2, 0), width: big, height: big, class: "enlarged",
+        "data-testid": "thumb-enlarged", href: group.querySelector(".thumb").getAttribute("href"),
+        preserveAspectRatio: "none",
+      }));
+    };
+    const hide = () => group.ownerSVGElement && group.ownerSVGElement.querySelector(".overlay").replaceChildren();
+    group.addEventListener("mouseenter", show);
+    group.addEventListener("focus", show);
+    group.addEventListener("mouseleave", hide);
+    group.addEventListener("blur", hide);
   } else {
     const fill = value === null ? "#fff" : shade(value);
     group.append(svgEl("circle", { cx: x, cy: y, r: RADIUS, fill }));

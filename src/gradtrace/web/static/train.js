@@ -201,7 +201,7 @@ export function createTrainer(ui, hooks) {
     history = thin(history);
     hooks.setSpec(result.spec);
     report(result);
-    hooks.live(result);
+    hooks.live(result, true);
   }
 
   // The data and the untrained network, drawn before any step (and after every change).
@@ -209,7 +209,7 @@ export function createTrainer(ui, hooks) {
     const result = await request(0, spec);
     if (!history.length) history.push({ step: 0, train: result.train_loss, test: result.test_loss });
     report(result);
-    hooks.live(result);
+    hooks.live(result, false);
     return result;
   }
 
