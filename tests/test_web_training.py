@@ -4,6 +4,7 @@ regression datasets; L1 against PyTorch autograd of C + λ₁ Σ|θ|."""
 from __future__ import annotations
 
 import base64
+import json
 import warnings
 from typing import Any
 
@@ -172,3 +173,23 @@ def test_options_name_the_features_and_regression_datasets(client: TestClient) -
     options = client.get("/api/options").json()
     assert [f["name"] for f in options["features"]] == list(FEATURES)
     assert set(options["regression"]) <= set(options["datasets"])
+
+
+def test_a_play_frame_can_leave_the_points_out_and_send_the_grid_as_bytes(
+        client: TestClient) -> None:
+    full = post(client, steps=2, grid=12)
+    frame = post(client, steps=2, grid=12, send_points=False, compact=True)
+    assert frame["points"] is None and full["points"] is not None
+    grid = frame["grid"]
+    lo, hi = grid["range"]
+    decoded = lo + np.frombuffer(base64.b64decode(grid["bytes"]), np.uint8) / 255 * (hi - lo)
+    np.testing.assert_allclose(decoded, np.ravel(full["grid"]["values"]), atol=(hi - lo) / 500 + 1e-3)
+    assert len(json.dumps(frame)) < len(json.dumps(full)) / 2
+
+
+def test_the_session_offers_a_default_that_validates(client: TestClient) -> None:
+    session = client.get("/api/session").json()
+    assert session["spec"] is None
+    response = client.post("/api/spec", json=session["default"])
+    assert response.status_code == 200
+    assert [len(layer["weights"]) for layer in response.json()["spec"]["layers"]] == [4, 4, 1]

@@ -78,6 +78,8 @@ class TrainRequest(BaseModel):
     thumbnail: int = Field(0, ge=0, le=limits.MAX_THUMBNAIL, description="each unit's heat-map "
                            "side, 0 for none")
     start: int = Field(0, ge=0, lt=2**32, description="steps played so far (seeds shuffling)")
+    send_points: bool = Field(True, description="false: leave the points out of the reply")
+    compact: bool = Field(False, description="the grid as base64 bytes with their range")
 
     @field_validator("dataset")
     @classmethod
@@ -285,7 +287,8 @@ def create_app(initial_spec: dict[str, Any] | None = None,
         settings = TrainSettings(request.dataset, request.points, request.noise, request.seed,
                                  request.steps, request.grid, request.batch_size,
                                  request.test_ratio, tuple(request.features), request.l1,
-                                 request.thumbnail, request.start)
+                                 request.thumbnail, request.start, request.send_points,
+                                 request.compact)
         try:
             return JSON(train(spec, settings))
         except TrainInputError as error:

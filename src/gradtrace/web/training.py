@@ -54,6 +54,8 @@ class TrainSettings:
     l1: float = 0.0
     thumbnail: int = 0  # thumbnail side T, 0 for none
     start: int = 0  # steps already played: seeds this request's shuffles
+    send_points: bool = True  # False while playing: the page keeps the points it has
+    compact: bool = False  # the boundary grid as bytes, as the thumbnails are
 
 
 @dataclass(frozen=True)
@@ -117,11 +119,21 @@ def split(n: int, test_ratio: float, seed: int) -> tuple[NDArray[np.intp], NDArr
     return np.sort(order[: n - n_test]), np.sort(order[n - n_test:])
 
 
-def boundary_grid(mlp: MLP, P: Array, features: tuple[str, ...], size: int) -> dict[str, Any]:
+def _as_bytes(column: NDArray[np.float64]) -> dict[str, Any]:
+    """Values v as bytes q = round(255 (v - lo) / (hi - lo)), base64, with [lo, hi] beside them."""
+    lo, hi = float(column.min()), float(column.max())
+    scaled = (column - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(column)
+    data = np.round(scaled).astype(np.uint8).tobytes()
+    return {"range": [lo, hi], "bytes": base64.b64encode(data).decode("ascii")}
+
+
+def boundary_grid(mlp: MLP, P: Array, features: tuple[str, ...], size: int,
+                  compact: bool = False) -> dict[str, Any]:
     """The output over a size x size grid covering P (with a margin); row 0 is the lowest y.
 
     ``values`` (size rows of size numbers, 3 decimals) is a class index where the network has
-    several outputs, else a_L itself.
+    several outputs, else a_L itself; ``compact`` sends them as bytes instead (see thumbnails),
+    a sixth of the size.
     """
     xs, ys, grid = plane_grid(P, size)  # grid (size², 2)
     out = forward(mlp, feature_matrix(grid, features).astype(mlp.dtype)).a[-1]  # (size², n_L)
@@ -129,11 +141,11 @@ def boundary_grid(mlp: MLP, P: Array, features: tuple[str, ...], size: int) -> d
         kind, values = "output", out[:, 0]
     else:
         kind, values = "class", np.argmax(out, axis=1).astype(np.float64)
-    return {
-        "kind": kind, "size": size,
-        "x": [float(xs[0]), float(xs[-1])], "y": [float(ys[0]), float(ys[-1])],
-        "values": np.round(values, 3).reshape(size, size).tolist(),
-    }
+    grid = {"kind": kind, "size": size,
+            "x": [float(xs[0]), float(xs[-1])], "y": [float(ys[0]), float(ys[-1])]}
+    if compact:
+        return {**grid, **_as_bytes(np.asarray(values, dtype=np.float64))}
+    return {**grid, "values": np.round(values, 3).reshape(size, size).tolist()}
 
 
 def thumbnails(mlp: MLP, P: Array, features: tuple[str, ...], size: int) -> dict[str, Any]:
@@ -146,15 +158,8 @@ def thumbnails(mlp: MLP, P: Array, features: tuple[str, ...], size: int) -> dict
     """
     _, _, grid = plane_grid(P, size)
     fwd = forward(mlp, feature_matrix(grid, features).astype(mlp.dtype))
-    layers = []
-    for a in fwd.a:  # (size², n_l)
-        units = []
-        for column in np.asarray(a, dtype=np.float64).T:
-            lo, hi = float(column.min()), float(column.max())
-            scaled = (column - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(column)
-            data = np.round(scaled).astype(np.uint8).tobytes()
-            units.append({"range": [lo, hi], "bytes": base64.b64encode(data).decode("ascii")})
-        layers.append(units)
+    layers = [[_as_bytes(column) for column in np.asarray(a, dtype=np.float64).T]
+              for a in fwd.a]  # a: (size², n_l)
     return {"size": size, "layers": layers}
 
 
@@ -264,8 +269,8 @@ def train(spec: Spec, settings: TrainSettings,
         "test_loss": test_loss,
         "accuracy": accuracy,
         "test_accuracy": test_accuracy,
-        "points": _reply_points(data, test_rows),
-        "grid": boundary_grid(mlp, data.P, settings.features, settings.grid)
+        "points": _reply_points(data, test_rows) if settings.send_points else None,
+        "grid": boundary_grid(mlp, data.P, settings.features, settings.grid, settings.compact)
         if plane and settings.grid and data.P is not None else None,
         "units": thumbnails(mlp, data.P, settings.features, settings.thumbnail)
         if plane and settings.thumbnail and data.P is not None else None,

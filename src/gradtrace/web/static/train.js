@@ -3,7 +3,7 @@
 // server trains, splits the data, computes the features and each unit's heat map.
 
 import { api } from "./api.js";
-import { divergingColour } from "./diagram.js";
+import { decodeUnit, divergingColour } from "./diagram.js";
 import { formatNumber } from "./mathml.js";
 
 const LOW = [214, 96, 77];
@@ -101,9 +101,11 @@ export function drawBoundary(canvas, grid, points, options = {}) {
   }
   const n = grid.size;
   const image = ctx.createImageData(n, n);
+  const flat = grid.bytes === undefined ? null : decodeUnit(grid); // compact: bytes and range
   for (let r = 0; r < n; r += 1) {
     for (let c = 0; c < n; c += 1) {
-      let v = grid.values[r][c];
+      let v = flat ? flat[r * n + c] : grid.values[r][c];
+      if (flat && grid.kind === "class") v = Math.round(v);
       let rgb;
       if (grid.kind === "class") {
         rgb = CLASSES[v % CLASSES.length].map((x) => Math.round(x * 0.35 + 255 * 0.65));
@@ -152,9 +154,12 @@ export function createTrainer(ui, hooks) {
   let running = false;
   let seed = 0;
   let last = null; // the latest reply, redrawn when a display option changes
+  let points = null; // the data, sent by a preview; frames leave it out
 
-  function request(count, spec = hooks.getSpec()) {
+  function request(count, spec = hooks.getSpec(), sendPoints = true) {
     const body = {
+      send_points: sendPoints,
+      compact: true,
       spec,
       dataset: ui.dataset.value,
       points: numberOr(ui.points, 200),
@@ -184,7 +189,8 @@ export function createTrainer(ui, hooks) {
   }
 
   function report(result) {
-    last = result;
+    if (result.points) points = result.points;
+    last = { ...result, points: result.points || points };
     draw();
     const percent = (v) => (v === null ? "" : ` (accuracy ${(100 * v).toFixed(1)}%)`);
     const test = result.test_loss === null ? "" : ` · test loss ${formatNumber(result.test_loss, 4)}${percent(result.test_accuracy)}`;
@@ -194,14 +200,16 @@ export function createTrainer(ui, hooks) {
     ui.status.dataset.steps = String(steps);
   }
 
-  async function frame() {
-    const result = await request(numberOr(ui.frameSteps, 10));
+  function frameRequest() {
+    return request(numberOr(ui.frameSteps, 10), hooks.getSpec(), points === null);
+  }
+
+  // One frame's reply: its steps join the history, its network becomes the page's.
+  function take(result) {
     steps += result.loss.length;
     history.push({ step: steps, train: result.train_loss, test: result.test_loss });
     history = thin(history);
     hooks.setSpec(result.spec);
-    report(result);
-    hooks.live(result, true);
   }
 
   // The data and the untrained network, drawn before any step (and after every change).
@@ -222,10 +230,17 @@ export function createTrainer(ui, hooks) {
     ui.pause.disabled = once;
     let failed = false;
     try {
-      do {
-        await frame();
+      // pipelined: the next frame's request leaves before this one is drawn, so the server
+      // trains while the browser draws
+      let pending = frameRequest();
+      while (pending) {
+        const result = await pending;
+        take(result);
+        pending = playing ? frameRequest() : null;
+        report(result);
+        hooks.live(result, true);
         await new Promise((resolve) => requestAnimationFrame(resolve));
-      } while (playing);
+      }
     } catch (error) {
       failed = true;
       hooks.error(error.message);
