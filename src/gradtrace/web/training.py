@@ -135,8 +135,8 @@ def boundary_grid(mlp: MLP, P: Array, features: tuple[str, ...], size: int,
     several outputs, else a_L itself; ``compact`` sends them as bytes instead (see thumbnails),
     a sixth of the size.
     """
-    xs, ys, grid = plane_grid(P, size)  # grid (size², 2)
-    out = forward(mlp, feature_matrix(grid, features).astype(mlp.dtype)).a[-1]  # (size², n_L)
+    xs, ys, points = plane_grid(P, size)  # (size², 2)
+    out = forward(mlp, feature_matrix(points, features).astype(mlp.dtype)).a[-1]  # (size², n_L)
     if out.shape[1] == 1:
         kind, values = "output", out[:, 0]
     else:
