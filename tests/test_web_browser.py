@@ -485,6 +485,13 @@ def test_a_regression_dataset_gets_a_linear_output_and_mse(watched: Watched,
     wait_idle(page)
     assert page.is_hidden("[data-testid=error]")
     assert "accuracy" not in page.text_content("[data-testid=train-status]")
+    # and back: a sigmoid output with binary cross-entropy, on the dataset's 0/1 targets
+    page.select_option("[data-testid=dataset]", "xor")
+    page.wait_for_function("() => document.querySelector('[data-testid=loss]').value"
+                           " === 'binary_cross_entropy'")
+    page.click("[data-testid=train-step]")
+    wait_idle(page)
+    assert page.is_hidden("[data-testid=error]")
 
 
 def test_symbols_keyboard_and_text_alternatives(watched: Watched, base_url: str) -> None:

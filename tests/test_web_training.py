@@ -187,9 +187,8 @@ def test_a_play_frame_can_leave_the_points_out_and_send_the_grid_as_bytes(
     assert len(json.dumps(frame)) < len(json.dumps(full)) / 2
 
 
-def test_the_session_offers_a_default_that_validates(client: TestClient) -> None:
-    session = client.get("/api/session").json()
-    assert session["spec"] is None
-    response = client.post("/api/spec", json=session["default"])
+def test_the_default_network_validates(client: TestClient) -> None:
+    assert client.get("/api/session").json() == {"spec": None}
+    response = client.post("/api/spec", json=client.get("/api/default").json())
     assert response.status_code == 200
     assert [len(layer["weights"]) for layer in response.json()["spec"]["layers"]] == [4, 4, 1]

@@ -201,9 +201,13 @@ def create_app(initial_spec: dict[str, Any] | None = None,
 
     @app.get("/api/session")
     def session() -> dict[str, Any]:
-        """What the page opens with: the spec given to ``gradtrace serve`` (or null), and the
-        network it opens with otherwise (``default``, one that learns xor when played)."""
-        return {"spec": initial_spec, "default": PLAYGROUND}
+        """What the page opens with: the spec given to ``gradtrace serve`` (or null)."""
+        return {"spec": initial_spec}
+
+    @app.get("/api/default")
+    def default() -> dict[str, Any]:
+        """The network the page opens with when no spec is given: one that learns xor on Play."""
+        return PLAYGROUND
 
     @app.get("/api/notation")
     def symbols() -> dict[str, dict[str, str]]:

@@ -414,7 +414,8 @@ function fitProblem(spec) {
 
 // The traced batch becomes the dataset's first training points (their features as a0).
 async function takeSample(spec) {
-  const result = await state.trainer.preview(spec);
+  const { data, ...bare } = normalised(spec); // the old batch may not fit the new problem
+  const result = await state.trainer.preview(bare);
   await recompute({ ...normalised(result.spec), data: result.sample }, { refresh: false, resetPosition: true });
 }
 
@@ -509,15 +510,16 @@ async function linkedSpec() {
 }
 
 async function startServed() {
-  const [notation, options, session, examples] = await Promise.all([
+  const [notation, options, session, examples, playground] = await Promise.all([
     api("/api/notation"), api("/api/options"), api("/api/session"), api("/api/examples"),
+    api("/api/default"),
   ]);
   setNotation(notation);
   state.options = options;
   fillSelect($("example"), examples.map((e) => e.name), "seed");
   fillSelect($("dataset"), options.datasets, "xor");
   wireFeatures();
-  const fallback = session.spec || session.default;
+  const fallback = session.spec || playground;
   let linked = null;
   let problem = null;
   try {
