@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import socket
 import statistics
-import threading
+import subprocess
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -56,9 +57,9 @@ def server_times(client: TestClient, request: dict[str, Any]) -> tuple[float, fl
 
 
 def browser_fps(seconds: float = 5.0) -> float | None:
-    """Frames a second of Play on the served page (None without chromium or Playwright)."""
+    """Frames a second of Play on the page served by ``gradtrace serve`` in its own process, as
+    a user runs it (None without chromium or Playwright)."""
     try:
-        import uvicorn
         from playwright.sync_api import sync_playwright
     except ImportError:
         return None
@@ -67,13 +68,19 @@ def browser_fps(seconds: float = 5.0) -> float | None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
+    server = subprocess.Popen([sys.executable, "-m", "gradtrace", "serve", "--port", str(port),
+                               "--no-browser"], stderr=subprocess.DEVNULL)
     steps = "Number(document.querySelector('[data-testid=train-status]').dataset.steps || 0)"
     try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM),
                                         args=["--no-sandbox", "--disable-gpu"])
@@ -88,7 +95,8 @@ def browser_fps(seconds: float = 5.0) -> float | None:
             page.click("[data-testid=pause]")
             browser.close()
     finally:
-        server.should_exit = True
+        server.terminate()
+        server.wait(timeout=30)
     return (last - first) / 10 / (ended - started)
 
 

@@ -269,13 +269,13 @@ def test_the_first_play_learns_xor_with_everything_in_view(browser: Any, base_ur
         assert box is not None and box["y"] + box["height"] <= 720 and box["x"] >= 0, testid
         assert box["x"] + box["width"] <= 1280, testid
     assert page.locator("[data-testid^=thumb-]").count() == 2 + 4 + 4 + 1
-    first = page.get_attribute("[data-testid=thumb-2-1]", "href")
+    first = page.get_attribute("[data-testid=thumb-2-1]", "data-bytes")
     page.click("[data-testid=play]")
     page.wait_for_function("() => Number(document.querySelector('[data-testid=train-status]')"
                            ".dataset.steps || 0) >= 100")
     # live during Play: the thumbnails (and the edges) are redrawn from each frame
     assert page.is_disabled("[data-testid=play]")
-    assert page.get_attribute("[data-testid=thumb-2-1]", "href") != first
+    assert page.get_attribute("[data-testid=thumb-2-1]", "data-bytes") != first
     page.wait_for_function("() => Number(document.querySelector('[data-testid=train-status]')"
                            ".dataset.steps || 0) >= 600", timeout=40_000)
     page.click("[data-testid=pause]")

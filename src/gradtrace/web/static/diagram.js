@@ -16,7 +16,9 @@ const THUMB = 2 * RADIUS;
 export function decodeUnit(unit) {
   const bytes = atob(unit.bytes);
   const [lo, hi] = unit.range;
-  return Float64Array.from(bytes, (c) => lo + (c.charCodeAt(0) * (hi - lo)) / 255);
+  const values = new Float64Array(bytes.length);
+  for (let i = 0; i < bytes.length; i += 1) values[i] = lo + (bytes.charCodeAt(i) * (hi - lo)) / 255;
+  return values;
 }
 
 // Diverging colour for a value: orange below 0, white at 0, blue above; |v| >= 1 saturates.
@@ -26,21 +28,43 @@ export function divergingColour(v) {
   return [255 - (255 - r) * t, 255 - (255 - g) * t, 255 - (255 - b) * t].map(Math.round);
 }
 
-// One unit's heat map as a PNG data URL (row 0 is the lowest y: drawn at the bottom).
-function thumbnailURL(unit, size, colour) {
+// One unit's heat map drawn into a canvas, pixel by pixel (row 0 is the lowest y: at the bottom).
+// A canvas in the SVG (foreignObject), not a PNG data URL: encoding eleven PNGs a frame cost
+// 12 ms of a 33 ms frame.
+const canvases = new Map(); // one canvas per unit, reused frame after frame (creating is slow)
+
+function thumbnailCanvas(key, unit, size, colour) {
   const values = decodeUnit(unit);
-  const canvas = document.createElement("canvas");
-  canvas.width = size;
-  canvas.height = size;
+  let canvas = canvases.get(key);
+  if (!canvas) {
+    canvas = document.createElementNS("http://www.w3.org/1999/xhtml", "canvas");
+    canvases.set(key, canvas);
+  }
+  if (canvas.width !== size) {
+    canvas.width = size;
+    canvas.height = size;
+  }
   const ctx = canvas.getContext("2d");
   const image = ctx.createImageData(size, size);
+  const pixels = image.data;
   for (let r = 0; r < size; r += 1) {
     for (let c = 0; c < size; c += 1) {
-      image.data.set([...colour(values[r * size + c]), 255], ((size - 1 - r) * size + c) * 4);
+      const rgb = colour(values[r * size + c]);
+      const at = ((size - 1 - r) * size + c) * 4;
+      pixels[at] = rgb[0];
+      pixels[at + 1] = rgb[1];
+      pixels[at + 2] = rgb[2];
+      pixels[at + 3] = 255;
     }
   }
   ctx.putImageData(image, 0, 0);
-  return canvas.toDataURL();
+  return canvas;
+}
+
+function thumbnail(x, y, side, canvas, attributes) {
+  const box = svgEl("foreignObject", { x: x - side / 2, y: y - side / 2, width: side, height: side, ...attributes });
+  box.append(canvas);
+  return box;
 }
 
 function svgEl(name, attributes = {}, text = null) {
@@ -158,10 +182,9 @@ function node(view, at, l, j) {
     const side = Math.min(THUMB, gap - 4); // neighbours never overlap
     group.classList.add("has-thumb");
     group.append(svgEl("rect", { x: x - side / 2, y: y - side / 2, width: side, height: side, class: "frame" }));
-    group.append(svgEl("image", {
-      x: x - side / 2, y: y - side / 2, width: side, height: side, class: "thumb",
-      "data-testid": `thumb-${l}-${j + 1}`, href: thumbnailURL(unit, view.units.size, colour),
-      preserveAspectRatio: "none",
+    const canvas = thumbnailCanvas(`${l}-${j}`, unit, view.units.size, colour);
+    group.append(thumbnail(x, y, side, canvas, {
+      class: "thumb", "data-testid": `thumb-${l}-${j + 1}`, "data-bytes": unit.bytes,
     }));
     if (value !== null && gap >= side + 14) {
       group.append(svgEl("text", { x, y: y + side / 2 + 11, class: "node-value under" }, formatNumber(value, 3)));
@@ -170,11 +193,12 @@ function node(view, at, l, j) {
     const show = () => {
       const overlay = group.ownerSVGElement.querySelector(".overlay");
       const big = 3 * side;
-      overlay.replaceChildren(svgEl("image", {
-        x: x - big / 2, y: Math.max(y - big / 2, 0), width: big, height: big, class: "enlarged",
-        "data-testid": "thumb-enlarged", href: group.querySelector(".thumb").getAttribute("href"),
-        preserveAspectRatio: "none",
-      }));
+      const copy = document.createElementNS("http://www.w3.org/1999/xhtml", "canvas");
+      copy.width = canvas.width;
+      copy.height = canvas.height;
+      copy.getContext("2d").drawImage(canvas, 0, 0);
+      overlay.replaceChildren(thumbnail(x, Math.max(y, big / 2), big, copy, {
+        class: "enlarged", "data-testid": "thumb-enlarged" }));
     };
     const hide = () => group.ownerSVGElement && group.ownerSVGElement.querySelector(".overlay").replaceChildren();
     group.addEventListener("mouseenter", show);
