@@ -37,7 +37,7 @@ function thumbnailCanvas(key, unit, size, colour) {
   const values = decodeUnit(unit);
   let canvas = canvases.get(key);
   if (!canvas) {
-    canvas = document.createElementNS("http://www.w3.org/1999/xhtml", "canvas");
+    canvas = document.createElement("canvas");
     canvases.set(key, canvas);
   }
   if (canvas.width !== size) {
@@ -193,7 +193,7 @@ function node(view, at, l, j) {
     const show = () => {
       const overlay = group.ownerSVGElement.querySelector(".overlay");
       const big = 3 * side;
-      const copy = document.createElementNS("http://www.w3.org/1999/xhtml", "canvas");
+      const copy = document.createElement("canvas");
       copy.width = canvas.width;
       copy.height = canvas.height;
       copy.getContext("2d").drawImage(canvas, 0, 0);
