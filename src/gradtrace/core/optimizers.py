@@ -1,6 +1,7 @@
 """Optimisers: how a gradient becomes a parameter update.
 
 Notation: θ = a parameter (W_l or b_l), g = dC/dθ, η = learning rate, λ = L2 weight decay,
+λ₁ = L1 strength,
 μ = momentum, v = velocity; Adam: m, v = first and second moment estimates, β1, β2 their decay
 rates, t = the step count, ε = a small constant.
 
@@ -9,6 +10,9 @@ The conventions are PyTorch's (``torch.optim.SGD``/``Adam``), so results match i
 
 - L2 weight decay is added to the gradient first, g ← g + λθ, for every parameter (biases too),
   as PyTorch's ``weight_decay`` does (Adam's, not AdamW's decoupled form).
+- L1 adds its subgradient the same way, g ← g + λ₁ sign(θ) (sign(0) = 0, as PyTorch's autograd of
+  λ₁ Σ|θ| gives), before L2. PyTorch's optimisers have no L1 option; the tests compare with the
+  gradient of C + λ₁ Σ|θ|.
 - Momentum: v ← μ v + g, θ ← θ - η v (v starts at 0, so the first step is plain SGD). Note this is
   *not* the "v ← μ v - η g, θ ← θ + v" form of some textbooks; the two differ when η changes.
 - Adam: m ← β1 m + (1-β1) g, v ← β2 v + (1-β2) g², θ ← θ - η m̂ / (√v̂ + ε), with the bias
@@ -43,14 +47,18 @@ class Optimizer(Protocol):
     def load_state_arrays(self, arrays: dict[str, Array]) -> None: ...
 
 
-def _decayed(param: Array, grad: Array, weight_decay: float, grad_is_scratch: bool) -> Array:
-    """g + λθ (g itself when λ = 0); written into ``grad`` when it is scratch space."""
-    if weight_decay == 0.0:
+def _decayed(param: Array, grad: Array, weight_decay: float, grad_is_scratch: bool,
+             l1: float = 0.0) -> Array:
+    """g + λ₁ sign(θ) + λθ (g itself when λ₁ = λ = 0); written into ``grad`` when it is scratch."""
+    if weight_decay == 0.0 and l1 == 0.0:
         return grad
-    if grad_is_scratch:
+    if not grad_is_scratch:
+        grad = grad.copy()
+    if l1 != 0.0:
+        grad += l1 * np.sign(param)
+    if weight_decay != 0.0:
         grad += weight_decay * param
-        return grad
-    return grad + weight_decay * param
+    return grad
 
 
 def _load_keyed(arrays: dict[str, Array], prefix: str) -> dict[str, Array]:
@@ -64,14 +72,15 @@ def _load_keyed(arrays: dict[str, Array], prefix: str) -> dict[str, Array]:
 
 @dataclass
 class SGD:
-    """Plain gradient descent: θ ← θ - η (g + λθ)."""
+    """Plain gradient descent: θ ← θ - η (g + λ₁ sign(θ) + λθ)."""
 
     learning_rate: float
     weight_decay: float = 0.0
+    l1: float = 0.0
     name: str = field(default="sgd", init=False)
 
     def update(self, key: str, param: Array, grad: Array, *, grad_is_scratch: bool = False) -> None:
-        g = _decayed(param, grad, self.weight_decay, grad_is_scratch)
+        g = _decayed(param, grad, self.weight_decay, grad_is_scratch, self.l1)
         if grad_is_scratch or g is not grad:
             g *= self.learning_rate  # reuse the workspace instead of allocating η g
             param -= g
@@ -92,11 +101,12 @@ class Momentum:
     learning_rate: float
     momentum: float = 0.9
     weight_decay: float = 0.0
+    l1: float = 0.0
     name: str = field(default="momentum", init=False)
     velocity: dict[str, Array] = field(default_factory=dict, init=False, repr=False)
 
     def update(self, key: str, param: Array, grad: Array, *, grad_is_scratch: bool = False) -> None:
-        g = _decayed(param, grad, self.weight_decay, grad_is_scratch)
+        g = _decayed(param, grad, self.weight_decay, grad_is_scratch, self.l1)
         v = self.velocity.get(key)
         if v is None:
             v = self.velocity[key] = np.zeros_like(param)
@@ -124,6 +134,7 @@ class Adam:
     beta2: float = 0.999
     epsilon: float = 1e-8
     weight_decay: float = 0.0
+    l1: float = 0.0
     name: str = field(default="adam", init=False)
     m: dict[str, Array] = field(default_factory=dict, init=False, repr=False)
     v: dict[str, Array] = field(default_factory=dict, init=False, repr=False)
@@ -131,7 +142,7 @@ class Adam:
     _work: dict[str, Array] = field(default_factory=dict, init=False, repr=False)
 
     def update(self, key: str, param: Array, grad: Array, *, grad_is_scratch: bool = False) -> None:
-        g = _decayed(param, grad, self.weight_decay, grad_is_scratch)
+        g = _decayed(param, grad, self.weight_decay, grad_is_scratch, self.l1)
         if key not in self.m:
             self.m[key] = np.zeros_like(param)
             self.v[key] = np.zeros_like(param)
@@ -193,13 +204,18 @@ HYPERPARAMETERS: dict[str, tuple[str, ...]] = {
 
 
 def make_optimizer(
-    name: str, learning_rate: float, **hyperparameters: float | None
+    name: str, learning_rate: float, *, l1: float = 0.0, **hyperparameters: float | None
 ) -> Optimizer:
     """The optimiser called ``name``; hyperparameters it does not use are ignored.
+
+    ``l1`` (λ₁ ≥ 0) is a training option of every optimiser, kept out of HYPERPARAMETERS because
+    a traced step does not print it: the web page's training uses it, the step-through does not.
 
     Raises KeyError for an unknown name (callers at the boundary turn it into a user error).
     """
     factory = OPTIMIZERS[name]
     accepted = HYPERPARAMETERS[name]
     kwargs = {k: float(v) for k, v in hyperparameters.items() if k in accepted and v is not None}
-    return factory(learning_rate=float(learning_rate), **kwargs)
+    if l1 < 0.0:
+        raise ValueError(f"the L1 strength must be >= 0, found {l1}")
+    return factory(learning_rate=float(learning_rate), l1=float(l1), **kwargs)

@@ -241,7 +241,8 @@ class Trainer:
         return loss_sum
 
     def _folds_learning_rate(self) -> bool:
-        return isinstance(self.optimizer, SGD) and self.optimizer.weight_decay == 0.0
+        return (isinstance(self.optimizer, SGD) and self.optimizer.weight_decay == 0.0
+                and self.optimizer.l1 == 0.0)
 
     def _backward_update(self, space: Workspace, xb: Array) -> None:
         """delta_{l-1} = (delta_l W_l) ⊙ σ'(z_{l-1}) with the old W_l, then θ_l's update."""

@@ -3,6 +3,7 @@
 Notation: n = number of points, X (n, 2) the points, y (n,) integer class labels, noise = the
 standard deviation of Gaussian jitter added to each coordinate (in the units of X).
 Every generator is a pure function of (n, noise, seed): the same arguments give the same arrays.
+Classification generators return integer labels y (n,); REGRESSIONS return real targets t (n,).
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from numpy.typing import NDArray
 
 Points = NDArray[np.float64]
 Labels = NDArray[np.int64]
+Targets = NDArray[np.float64]
 Generator = Callable[..., tuple[Points, Labels]]
+Regression = Callable[..., tuple[Points, Targets]]
 
 
 def _jitter(rng: np.random.Generator, X: Points, noise: float) -> Points:
@@ -76,6 +79,26 @@ def gaussians(n: int = 200, noise: float = 0.5, seed: int | None = 0,
     return centres[y] + rng.normal(0.0, noise, size=(n, 2)), y
 
 
+def plane(n: int = 200, noise: float = 0.1, seed: int | None = 0) -> tuple[Points, Targets]:
+    """Points in [-1, 1]²; t = (x₁ + x₂) / 2 plus Gaussian noise on t (Playground's "plane")."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1.0, 1.0, size=(n, 2))  # (n, 2)
+    t = (X[:, 0] + X[:, 1]) / 2.0
+    return X, t + rng.normal(0.0, noise, size=n) if noise > 0 else t
+
+
+def bumps(n: int = 200, noise: float = 0.05, seed: int | None = 0) -> tuple[Points, Targets]:
+    """Points in [-1, 1]²; t = Σ_k s_k exp(-|x - c_k|² / 0.18) over four bumps at (±0.5, ±0.5),
+    signs s_k = +1 on one diagonal and -1 on the other (Playground's "multi Gaussian")."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1.0, 1.0, size=(n, 2))  # (n, 2)
+    centres = np.array([[0.5, 0.5], [-0.5, -0.5], [0.5, -0.5], [-0.5, 0.5]])  # (4, 2)
+    signs = np.array([1.0, 1.0, -1.0, -1.0])
+    squared = ((X[:, None, :] - centres[None]) ** 2).sum(axis=2)  # (n, 4)
+    t = np.exp(-squared / 0.18) @ signs  # (n,)
+    return X, t + rng.normal(0.0, noise, size=n) if noise > 0 else t
+
+
 def plane_grid(X: NDArray[np.floating], size: int) -> tuple[Points, Points, Points]:
     """A size x size grid over the box around 2-D points X, with a 10% margin on each side.
 
@@ -94,3 +117,4 @@ def plane_grid(X: NDArray[np.floating], size: int) -> tuple[Points, Points, Poin
 GENERATORS: dict[str, Generator] = {
     "xor": xor, "circles": circles, "moons": moons, "spirals": spirals, "gaussians": gaussians,
 }
+REGRESSIONS: dict[str, Regression] = {"plane": plane, "bumps": bumps}

@@ -23,7 +23,8 @@ from starlette.exceptions import HTTPException
 from gradtrace import notation
 from gradtrace.core.activations import ACTIVATIONS
 from gradtrace.core.losses import LOSSES
-from gradtrace.data.synthetic import GENERATORS
+from gradtrace.data.features import DEFAULT_FEATURES, FEATURES, check_features
+from gradtrace.data.synthetic import GENERATORS, REGRESSIONS
 from gradtrace.errors import (
     LimitError,
     NumericalError,
@@ -43,12 +44,12 @@ from gradtrace.trace.json import to_dict
 from gradtrace.web import limits
 from gradtrace.web.guard import Guard
 from gradtrace.web.responses import JSON, RequestError, error_response, invalid, json_body, shown
-from gradtrace.web.specs import explicit_spec, to_toml
+from gradtrace.web.specs import PLAYGROUND, explicit_spec, to_toml
 from gradtrace.web.training import SPEC_DATA, TrainInputError, TrainSettings, train
 from gradtrace.workflow import trace_spec
 
 STATIC = Path(str(resources.files("gradtrace.web").joinpath("static")))
-DATASETS = (*GENERATORS, SPEC_DATA)
+DATASETS = (*GENERATORS, *REGRESSIONS, SPEC_DATA)
 # The page loads nothing from anywhere but this server (no CDN, works offline), and no other
 # site may frame it (clickjacking).
 CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
@@ -65,8 +66,20 @@ class TrainRequest(BaseModel):
     points: int = Field(200, ge=4, description=f"dataset size (at most {limits.MAX_POINTS})")
     noise: float | None = Field(None, ge=0.0, le=5.0, description="None: the dataset's default")
     seed: int = Field(0, ge=0, lt=2**32, description="the dataset's random seed")
-    steps: int = Field(100, ge=1, description=f"optimiser steps (at most {limits.MAX_TRAIN_STEPS})")
+    steps: int = Field(100, ge=0, description=f"optimiser steps (at most "
+                       f"{limits.MAX_TRAIN_STEPS}); 0 draws the data and the untrained network")
     grid: int = Field(50, ge=0, description=f"boundary grid side, 0 for none (≤ {limits.MAX_GRID})")
+    batch_size: int | None = Field(None, ge=1, description="points a step; None: all (one step "
+                                   "an epoch)")
+    test_ratio: float = Field(0.0, ge=0.0, le=0.9, description="share of the points held out")
+    features: list[str] = Field(list(DEFAULT_FEATURES), description=f"input features, of "
+                                f"{', '.join(FEATURES)}")
+    l1: float = Field(0.0, ge=0.0, le=1.0, description="L1 strength λ₁ for training")
+    thumbnail: int = Field(0, ge=0, le=limits.MAX_THUMBNAIL, description="each unit's heat-map "
+                           "side, 0 for none")
+    start: int = Field(0, ge=0, lt=2**32, description="steps played so far (seeds shuffling)")
+    send_points: bool = Field(True, description="false: leave the points out of the reply")
+    compact: bool = Field(False, description="the grid as base64 bytes with their range")
 
     @field_validator("dataset")
     @classmethod
@@ -74,6 +87,11 @@ class TrainRequest(BaseModel):
         if value not in DATASETS:
             raise ValueError(unknown_name("dataset", value, DATASETS))
         return value
+
+    @field_validator("features")
+    @classmethod
+    def _known_features(cls, value: list[str]) -> list[str]:
+        return list(check_features(value))
 
 
 class SpecText(BaseModel):
@@ -161,7 +179,8 @@ async def _server_error(_: Request, error: Exception) -> JSONResponse:
 
 def create_app(initial_spec: dict[str, Any] | None = None,
                listen_host: str = "127.0.0.1") -> FastAPI:
-    """The app; ``initial_spec`` (a spec mapping) is what the page opens with (default: seed).
+    """The app; ``initial_spec`` (a spec mapping) is what the page opens with (default:
+    web/specs.py PLAYGROUND; ``/#example=seed`` opens a built-in example).
 
     ``listen_host`` is the address ``gradtrace serve --host`` listens on: the Host header may name
     it besides the loopback names (web/guard.py).
@@ -185,6 +204,11 @@ def create_app(initial_spec: dict[str, Any] | None = None,
         """What the page opens with: the spec given to ``gradtrace serve`` (or null)."""
         return {"spec": initial_spec}
 
+    @app.get("/api/default")
+    def default() -> dict[str, Any]:
+        """The network the page opens with when no spec is given: one that learns xor on Play."""
+        return PLAYGROUND
+
     @app.get("/api/notation")
     def symbols() -> dict[str, dict[str, str]]:
         """The symbol table (gradtrace.notation): each quantity's text, LaTeX and words."""
@@ -192,10 +216,12 @@ def create_app(initial_spec: dict[str, Any] | None = None,
                 for kind, n in notation.SYMBOLS.items()}
 
     @app.get("/api/options")
-    def options() -> dict[str, list[str]]:
-        """The names the page offers: activations, losses, datasets."""
+    def options() -> dict[str, Any]:
+        """The names the page offers: activations, losses, datasets (regression ones named),
+        input features with their printed symbols."""
         return {"activations": sorted(ACTIVATIONS), "losses": sorted(LOSSES),
-                "datasets": list(DATASETS)}
+                "datasets": list(DATASETS), "regression": list(REGRESSIONS),
+                "features": [{"name": f.name, "symbol": f.symbol} for f in FEATURES.values()]}
 
     @app.get("/api/limits")
     def caps() -> dict[str, float]:
@@ -252,7 +278,8 @@ def create_app(initial_spec: dict[str, Any] | None = None,
 
     @app.post("/api/train", openapi_extra=_body_doc(TrainRequest.model_json_schema()))
     def train_endpoint(body: Body) -> JSON:
-        """Train a copy of the spec's network: new spec, loss history, boundary grid.
+        """Train a copy of the spec's network: new spec, train/test losses, boundary grid, each
+        unit's thumbnail, and a few training points as a traced batch.
 
         One request computes for at most limits.MAX_TRAIN_SECONDS; over it, a 413 names the budget.
         """
@@ -262,7 +289,10 @@ def create_app(initial_spec: dict[str, Any] | None = None,
         _limit("points", request.points, limits.MAX_POINTS, "points")
         _limit("grid", request.grid, limits.MAX_GRID, "grid points a side")
         settings = TrainSettings(request.dataset, request.points, request.noise, request.seed,
-                                 request.steps, request.grid)
+                                 request.steps, request.grid, request.batch_size,
+                                 request.test_ratio, tuple(request.features), request.l1,
+                                 request.thumbnail, request.start, request.send_points,
+                                 request.compact)
         try:
             return JSON(train(spec, settings))
         except TrainInputError as error:

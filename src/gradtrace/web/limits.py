@@ -19,6 +19,7 @@ MAX_STEP_STEPS = 20  # steps traced by one /api/step request
 MAX_TRAIN_STEPS = 2_000  # optimiser steps of one /api/train request
 MAX_POINTS = 2_000  # dataset points of one /api/train request
 MAX_GRID = 200  # decision-boundary grid side
+MAX_THUMBNAIL = 32  # side of each unit's heat map
 MAX_TRAIN_SECONDS = 2.0  # wall-clock compute budget of one /api/train request
 
 

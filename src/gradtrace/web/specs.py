@@ -9,6 +9,22 @@ from typing import Any
 from gradtrace.core.network import MLP
 from gradtrace.spec import Spec
 
+# What the page opens with when no spec is given: a network that learns the xor dataset visibly
+# within a few seconds of Play (10 steps a frame, batches of 10), as Playground's default does;
+# its traced batch is four xor points, one per quadrant.
+PLAYGROUND: dict[str, Any] = {
+    "name": "playground",
+    "description": "2-4-4-1 tanh/tanh/sigmoid with trainable biases, binary cross-entropy, η 0.3",
+    "loss": "binary_cross_entropy",
+    "learning_rate": 0.3,
+    "sizes": [2, 4, 4, 1],
+    "activations": ["tanh", "tanh", "sigmoid"],
+    "init": "xavier",
+    "seed": 3,
+    "data": {"input": [[-0.5, 0.5], [0.5, 0.5], [0.5, -0.5], [-0.5, -0.5]],
+             "target": [[1], [0], [1], [0]]},
+}
+
 
 def explicit_spec(spec: Spec, mlp: MLP | None = None) -> dict[str, Any]:
     """The spec as a JSON-ready mapping with ``layers`` holding ``mlp``'s (or the spec's) weights."""

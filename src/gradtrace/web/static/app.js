@@ -4,12 +4,15 @@
 import { ApiError, api, embedded } from "./api.js";
 import { highlightOf, drawDiagram } from "./diagram.js";
 import {
-  addLayer, clone, normalised, parseNumber, removeLayer, resizeLayer, setBias, setData, setField, setLayerActivation, setWeight,
+  addLayer, clone, normalised, parseNumber, reinitialised, remapInputs, removeLayer, resizeLayer, setBias, setData,
+  setField, setLayerActivation, setOptimizerField, setWeight,
 } from "./editor.js";
-import { formulaML, math, numbersML, setNotation, symbolML, symbolText, valueML, words } from "./mathml.js";
+import {
+  formulaML, formulaText, math, numbersML, setNotation, symbolML, symbolText, valueML, words,
+} from "./mathml.js";
 import { fillSelect, renderInspector, renderLayers } from "./panels.js";
 import { download, readFile, specFromHash, specToHash } from "./share.js";
-import { createTrainer } from "./train.js";
+import { createTrainer, outputColour } from "./train.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -21,7 +24,10 @@ const state = {
   sample: 0,
   selected: null,
   offline: false,
-  options: { activations: [], losses: [], datasets: [] },
+  options: { activations: [], losses: [], datasets: [], regression: [], features: [] },
+  features: ["x1", "x2"], // the input features the Train panel feeds the network
+  units: null, // each unit's heat map from the latest /api/train reply
+  trainer: null,
 };
 
 // Every (step, quantity) of the trace, in step-through order.
@@ -34,6 +40,7 @@ function current() {
   return stops()[state.position] || null;
 }
 
+// An error stays until the user acts (an edit, a load, a training run): nothing clears it on its own.
 function showError(message) {
   const box = $("error");
   box.textContent = message;
@@ -42,18 +49,27 @@ function showError(message) {
 
 // ---- the step-through ------------------------------------------------------------------------
 
+// A quantity's printed name: C, δ2, ∂C/∂W2, W1′ (the notation table), never an internal key.
+function quantityName(q) {
+  return q.kind === "C" ? "C" : symbolText(q.kind, q.layer);
+}
+
 function equationHTML(equation) {
   const lhs = symbolML(equation.lhs);
+  const alt = (text) => text.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
+  const said = alt(`${formulaText(equation.lhs)} = ${equation.rhs ? `${formulaText(equation.rhs)} = ` : ""}${formulaText({ value: equation.value })}`);
   const note = equation.note ? `<p class="note">${equation.note}</p>` : "";
   const value = JSON.stringify(equation.value).replace(/'/g, "&#39;");
   if (!equation.rhs) {
     return `<div class="equation given" data-testid="equation">
-      <div class="result" data-testid="result" data-value='${value}'>${math(`${lhs}<mo>=</mo>${valueML(equation.value)}`)}</div>${note}</div>`;
+      <div class="result" data-testid="result" data-value='${value}'>${math(`${lhs}<mo>=</mo>${valueML(equation.value)}`, said)}</div>${note}</div>`;
   }
+  const numbers = alt(`= ${formulaText(equation.rhs, true)}`);
+  const result = alt(`= ${formulaText({ value: equation.value })}`);
   return `<div class="equation" data-testid="equation">
-    <div class="formula" data-testid="formula">${math(`${lhs}<mo>=</mo>${formulaML(equation.rhs)}`)}</div>
-    <div class="numbers" data-testid="numbers">${math(`<mo>=</mo>${numbersML(equation.rhs)}`)}</div>
-    <div class="result" data-testid="result" data-value='${value}'>${math(`<mo>=</mo>${valueML(equation.value)}`)}</div>${note}</div>`;
+    <div class="formula" data-testid="formula">${math(`${lhs}<mo>=</mo>${formulaML(equation.rhs)}`, said)}</div>
+    <div class="numbers" data-testid="numbers">${math(`<mo>=</mo>${numbersML(equation.rhs)}`, numbers)}</div>
+    <div class="result" data-testid="result" data-value='${value}'>${math(`<mo>=</mo>${valueML(equation.value)}`, result)}</div>${note}</div>`;
 }
 
 function renderExplanation() {
@@ -63,7 +79,7 @@ function renderExplanation() {
   const { q, s } = stop;
   const steps = state.trace.steps.length;
   $("position").textContent = `${steps > 1 ? `step ${s + 1} · ` : ""}${state.position + 1} / ${total}`;
-  $("quantity").textContent = q.key === "cost" ? "C" : symbolText(q.kind, q.layer);
+  $("quantity").textContent = quantityName(q);
   $("quantity").dataset.key = q.key;
   $("quantity-words").textContent = `${q.phase}: ${words(q.kind, q.layer)}`;
   const equations = state.view === "matrix" ? [q.matrix] : q.neuron;
@@ -75,7 +91,8 @@ function renderExplanation() {
     const li = document.createElement("li");
     const button = document.createElement("button");
     button.className = `link${item.key === q.key ? " current" : ""}`;
-    button.textContent = item.key;
+    button.textContent = quantityName(item);
+    button.dataset.key = item.key;
     button.addEventListener("click", () => jumpTo(s, i));
     li.append(button);
     return li;
@@ -92,23 +109,77 @@ function renderDiagram() {
   const passed = (key) => keys.indexOf(key) !== -1 && keys.indexOf(key) <= stop.i;
   const values = [step.input.map((row) => row[state.sample])];
   for (const f of step.forward) values.push(f.a.map((row) => row[state.sample]));
-  drawDiagram($("diagram"), {
-    sizes,
-    activations: net.layers.map((layer) => layer.activation),
-    weights: step.update.map((u) => u.W_old),
-    newWeights: step.update.map((u) => (passed(`W${u.layer}_new`) ? u.W_new : null)),
-    values,
-    highlight: highlightOf(stop.q, net.layers.length),
-    selected: state.selected,
-    onNode: (l, j) => select({ type: "node", layer: l, j }),
-    onEdge: (l, j, k) => select({ type: "edge", layer: l, j, k }),
+  keepingFocus(() => {
+    drawDiagram($("diagram"), {
+      sizes,
+      activations: net.layers.map((layer) => layer.activation),
+      weights: step.update.map((u) => u.W_old),
+      newWeights: step.update.map((u) => (passed(`W${u.layer}_new`) ? u.W_new : null)),
+      values,
+      ...thumbnailView(sizes),
+      highlight: highlightOf(stop.q, net.layers.length),
+      selected: state.selected,
+      onNode: (l, j) => select({ type: "node", layer: l, j }),
+      onEdge: (l, j, k) => select({ type: "edge", layer: l, j, k }),
+    });
+    renderInspector($("inspector"), state.selected, step, state.sample, inspectorActions);
   });
-  renderInspector($("inspector"), state.selected, step, state.sample, inspectorActions);
+}
+
+// The heat maps fit the drawn network only while its layer sizes match theirs.
+function thumbnailView(sizes) {
+  const units = state.units;
+  const fits = units && units.layers.length === sizes.length
+    && units.layers.every((layer, l) => layer.length === sizes[l]);
+  const names = state.offline ? null : state.features.map(
+    (name) => (state.options.features.find((f) => f.name === name) || { symbol: name }).symbol);
+  return {
+    units: fits ? units : null,
+    inputNames: names && names.length === sizes[0] ? names : null,
+    outputColour: isRegression() ? null : outputColour,
+  };
+}
+
+// Re-rendering replaces elements; the one that had the focus gets it back (same data-testid).
+function keepingFocus(draw) {
+  const active = document.activeElement;
+  const testid = active && active !== document.body ? active.getAttribute("data-testid") : null;
+  draw();
+  const lost = !document.activeElement || document.activeElement === document.body;
+  if (testid && lost) {
+    const again = document.querySelector(`[data-testid="${testid}"]`);
+    if (again) again.focus();
+  }
 }
 
 function render() {
   renderExplanation();
   renderDiagram();
+}
+
+// During Play: the trained weights and heat maps, without a trace (Pause traces the step).
+// Otherwise the traced step is drawn again with the new heat maps.
+function renderLive(result, playing) {
+  state.units = result.units;
+  if (!state.trace) return;
+  if (!playing) {
+    renderDiagram();
+    return;
+  }
+  const spec = result.spec;
+  const sizes = [spec.layers[0].weights[0].length, ...spec.layers.map((layer) => layer.weights.length)];
+  keepingFocus(() => drawDiagram($("diagram"), {
+    sizes,
+    activations: spec.layers.map((layer) => layer.activation),
+    weights: spec.layers.map((layer) => layer.weights),
+    newWeights: null,
+    values: null,
+    ...thumbnailView(sizes),
+    highlight: { nodes: null, edges: null },
+    selected: null,
+    onNode: (l, j) => select({ type: "node", layer: l, j }),
+    onEdge: (l, j, k) => select({ type: "edge", layer: l, j, k }),
+  }));
 }
 
 function move(by) {
@@ -176,6 +247,8 @@ function renderEditor() {
   const spec = state.spec;
   if (!spec) return;
   $("learning-rate").value = spec.learning_rate ?? 0.1;
+  $("train-learning-rate").value = spec.learning_rate ?? 0.1;
+  $("l2").value = (spec.optimizer && spec.optimizer.weight_decay) ?? 0;
   fillSelect($("loss"), state.options.losses, spec.loss ?? "half_sse");
   $("steps").value = spec.steps ?? 1;
   $("train-biases").checked = spec.train_biases ?? true;
@@ -185,7 +258,8 @@ function renderEditor() {
 }
 
 // Trace ``spec`` on the server; on success it becomes the page's state (and the URL's).
-async function recompute(spec, { resetPosition = false } = {}) {
+// ``keepError``: a message shown before (a failed run, a damaged link) stays up.
+async function recompute(spec, { resetPosition = false, keepError = false, refresh = true } = {}) {
   const stop = current();
   const key = stop ? stop.q.key : null;
   try {
@@ -198,24 +272,34 @@ async function recompute(spec, { resetPosition = false } = {}) {
     const all = stops();
     const same = key === null ? -1 : all.findIndex((s) => s.s === (stop ? stop.s : 0) && s.q.key === key);
     state.position = resetPosition || same < 0 ? 0 : same;
-    showError("");
+    if (!keepError) showError("");
     history.replaceState(null, "", specToHash(spec));
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     showError(error.message);
+    renderEditor();
+    if (state.trace) render();
+    return false;
   }
   renderEditor();
   if (state.trace) render();
+  // the heat maps and the boundary follow an edit (not while playing: each frame draws them)
+  if (refresh && state.trainer && !state.trainer.playing) {
+    await state.trainer.preview().catch((error) => showError(error.message));
+  }
+  return true;
 }
 
-async function loadSpec(raw, path = "/api/spec") {
+// Load a spec (validated by the server); false, with the server's message shown, if it is not one.
+async function loadSpec(raw, path = "/api/spec", options = {}) {
   try {
     const { spec } = await api(path, raw);
     state.selected = null;
-    await recompute(normalised(spec), { resetPosition: true });
+    return await recompute(normalised(spec), { resetPosition: true, ...options });
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     showError(error.message);
+    return false;
   }
 }
 
@@ -225,6 +309,11 @@ function wireEditor() {
     if (value !== null) recompute(setField(state.spec, name, value));
   });
   field("learning-rate", "learning_rate", (input) => numberFrom(input.value, "learning rate"));
+  field("train-learning-rate", "learning_rate", (input) => numberFrom(input.value, "learning rate"));
+  $("l2").addEventListener("change", () => {
+    const value = numberFrom($("l2").value, "L2 λ");
+    if (value !== null) recompute(setOptimizerField(state.spec, "weight_decay", value));
+  });
   field("steps", "steps", (input) => numberFrom(input.value, "steps"));
   field("loss", "loss", (input) => input.value);
   field("train-biases", "train_biases", (input) => input.checked);
@@ -303,17 +392,101 @@ function wireStepper() {
   });
 }
 
+function isRegression() {
+  return state.options.regression.includes($("dataset").value);
+}
+
+// The problem the dataset poses decides the output layer and the loss, as in Playground: a linear
+// output with MSE for a regression dataset, a sigmoid with binary cross-entropy for two classes.
+function fitProblem(spec) {
+  const copy = normalised(spec);
+  const out = copy.layers[copy.layers.length - 1];
+  const regression = isRegression();
+  if (regression && !["mse", "half_sse", "mae"].includes(copy.loss)) {
+    copy.loss = "mse";
+    out.activation = "linear";
+  } else if (!regression && out.activation === "linear" && out.weights.length === 1) {
+    copy.loss = "binary_cross_entropy";
+    out.activation = "sigmoid";
+  }
+  return copy;
+}
+
+// The traced batch becomes the dataset's first training points (their features as a0).
+async function takeSample(spec) {
+  const { data, ...bare } = normalised(spec); // the old batch may not fit the new problem
+  const result = await state.trainer.preview(bare);
+  await recompute({ ...normalised(result.spec), data: result.sample }, { refresh: false, resetPosition: true });
+}
+
+async function changeData(spec) {
+  state.trainer.clear();
+  try {
+    await takeSample(spec);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    showError(error.message);
+  }
+}
+
+function wireFeatures() {
+  const box = $("features");
+  for (const feature of state.options.features) {
+    const label = document.createElement("label");
+    const input = document.createElement("input");
+    input.type = "checkbox";
+    input.value = feature.name;
+    input.checked = state.features.includes(feature.name);
+    input.dataset.testid = `feature-${feature.name}`;
+    input.addEventListener("change", () => {
+      const chosen = [...box.querySelectorAll("input:checked")].map((i) => i.value);
+      if (!chosen.length) {
+        input.checked = true;
+        showError("input features: keep at least one");
+        return;
+      }
+      const before = state.features;
+      state.features = chosen;
+      changeData(remapInputs(state.spec, before, chosen));
+    });
+    label.append(input, ` ${feature.symbol}`);
+    box.append(label);
+  }
+}
+
 function wireTrainer() {
-  createTrainer({
+  state.trainer = createTrainer({
     dataset: $("dataset"), points: $("points"), noise: $("noise"), frameSteps: $("frame-steps"),
+    ratio: $("ratio"), batch: $("batch"), l1: $("l1"), showTest: $("show-test"), discrete: $("discrete"),
     play: $("play"), pause: $("pause"), step: $("train-step"), reset: $("train-reset"),
+    regenerate: $("regenerate"),
     lossCurve: $("loss-curve"), boundary: $("boundary"), status: $("train-status"),
   }, {
     getSpec: () => state.spec,
     setSpec: (spec) => { state.spec = normalised(spec); },
-    done: () => recompute(state.spec),
+    features: () => state.features,
+    regression: (name) => state.options.regression.includes(name),
+    live: renderLive,
+    // after a run the step is traced again; a training error stays on screen
+    done: ({ failed }) => recompute(state.spec, { keepError: failed, refresh: false }),
     error: showError,
   });
+  for (const [id, out, unit] of [["noise", "noise-value", ""], ["ratio", "ratio-value", "%"]]) {
+    $(id).addEventListener("input", () => { $(out).textContent = `${$(id).value}${unit}`; });
+    $(id).addEventListener("change", () => {
+      showError("");
+      state.trainer.clear();
+      state.trainer.preview().catch((error) => showError(error.message));
+    });
+  }
+  $("points").addEventListener("change", () => changeData(state.spec));
+  $("dataset").addEventListener("change", () => { showError(""); changeData(fitProblem(state.spec)); });
+  $("reset-weights").addEventListener("click", async () => {
+    state.trainer.clear();
+    await loadSpec(reinitialised(state.spec, Math.floor(Math.random() * 2 ** 31)));
+  });
+  $("play").addEventListener("click", () => showError(""));
+  $("train-step").addEventListener("click", () => showError(""));
 }
 
 async function startOffline(data) {
@@ -322,27 +495,48 @@ async function startOffline(data) {
   setNotation(data.notation);
   document.body.classList.add("offline");
   $("offline-note").hidden = false;
+  // only what works without a server: the step-through and the diagram
   for (const id of ["editor", "train", "files"]) $(id).hidden = true;
   const batch = data.trace.steps[0].input[0].length;
   fillSelect($("sample"), Array.from({ length: batch }, (_, i) => `sample ${i + 1}`), "sample 1");
   render();
 }
 
+// What the address names: "#spec=..." (a shared state) or "#example=NAME"; else null.
+async function linkedSpec() {
+  const example = /^#example=([A-Za-z0-9_-]+)$/.exec(location.hash);
+  if (example) return api(`/api/examples/${example[1]}`);
+  return specFromHash(location.hash);
+}
+
 async function startServed() {
-  const [notation, options, session, examples] = await Promise.all([
+  const [notation, options, session, examples, playground] = await Promise.all([
     api("/api/notation"), api("/api/options"), api("/api/session"), api("/api/examples"),
+    api("/api/default"),
   ]);
   setNotation(notation);
   state.options = options;
   fillSelect($("example"), examples.map((e) => e.name), "seed");
   fillSelect($("dataset"), options.datasets, "xor");
-  let initial = session.spec;
+  wireFeatures();
+  const fallback = session.spec || playground;
+  let linked = null;
+  let problem = null;
   try {
-    initial = specFromHash(location.hash) || initial;
+    linked = await linkedSpec();
   } catch (error) {
-    showError(error.message);
+    problem = error.message;
   }
-  await loadSpec(initial || (await api("/api/examples/seed")));
+  if (linked && !(await loadSpec(linked))) {
+    problem = `the link's spec is not valid: ${$("error").textContent}`;
+  }
+  if (problem) {
+    // say what is wrong with the link, and show the default network instead of an empty page
+    await loadSpec(fallback, "/api/spec", { keepError: true });
+    showError(`${problem}; showing the default network instead`);
+  } else if (!linked) {
+    await loadSpec(fallback);
+  }
 }
 
 async function main() {

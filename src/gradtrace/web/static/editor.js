@@ -125,3 +125,31 @@ export function parseNumber(text) {
   const value = Number(String(text).trim().replace(/\u2212/g, "-"));
   return String(text).trim() === "" || !Number.isFinite(value) ? null : value;
 }
+
+// The input layer re-cut for other features: a weight column stays with its feature, a new
+// feature gets fresh weights; the traced batch is dropped (the server sends the features' values).
+export function remapInputs(spec, before, after) {
+  const copy = normalised(spec);
+  copy.layers[0].weights = copy.layers[0].weights.map((row, j) => after.map((name, k) => {
+    const was = before.indexOf(name);
+    return was >= 0 ? row[was] : fresh(13 * j + 5 * k + 1);
+  }));
+  delete copy.data;
+  return copy;
+}
+
+// The same architecture with new starting weights: the spec by sizes, an initialiser and a seed,
+// for the server to draw the weights.
+export function reinitialised(spec, seed) {
+  const copy = normalised(spec);
+  const sizes = sizesOf(copy);
+  const activations = copy.layers.map((layer) => layer.activation);
+  delete copy.layers;
+  return { ...copy, sizes, activations, init: "xavier", seed };
+}
+
+export function setOptimizerField(spec, name, value) {
+  const copy = clone(spec);
+  copy.optimizer = { ...(copy.optimizer || {}), [name]: value };
+  return copy;
+}

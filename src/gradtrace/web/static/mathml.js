@@ -171,6 +171,50 @@ export function numbersML(node) {
   return renderExpr(node, true)[0];
 }
 
-export function math(content) {
-  return `<math>${content}</math>`;
+// ``alt``: the plain-text formula, read by screen readers (aria-label) instead of the MathML.
+export function math(content, alt = null) {
+  return alt === null ? `<math>${content}</math>` : `<math role="math" aria-label="${alt}">${content}</math>`;
+}
+
+// ---- plain text, the maths' text alternative (same precedence as above) -------------------------
+
+function valueText(value) {
+  if (typeof value === "number") return formatNumber(value);
+  if (value.length === 1 && value[0].length === 1) return formatNumber(value[0][0]);
+  return `[${value.map((row) => row.map((v) => formatNumber(v)).join(", ")).join("; ")}]`;
+}
+
+function symbolPlain(node) {
+  const name = base(node.sym);
+  const layer = node.layer === null || node.layer === undefined ? "" : String(node.layer);
+  const index = node.index && node.index.length ? `[${node.index.join(",")}]` : "";
+  return `${name}${layer}${index}`;
+}
+
+function textExpr(node, numbers) {
+  if (node.sym !== undefined) return [numbers ? valueText(node.value) : symbolPlain(node), ATOM];
+  if (node.num !== undefined) return [node.text ?? formatNumber(node.num), ATOM];
+  if (node.op === undefined) return [valueText(node.value), ATOM];
+  const strength = PRECEDENCE[node.op];
+  const args = node.args.map((arg) => textExpr(arg, numbers));
+  const wrap = ([text, p], strict = false) => (p < strength || (strict && p === strength) ? `(${text})` : text);
+  switch (node.op) {
+    case "add": return [args.map((a, i) => (i ? wrap(a, true) : wrap(a))).join(" + "), strength];
+    case "sub": return [`${wrap(args[0])} − ${wrap(args[1], true)}`, strength];
+    case "mul": case "matmul": return [args.map((a) => wrap(a)).join(" · "), strength];
+    case "hadamard": return [args.map((a) => wrap(a)).join(" ⊙ "), strength];
+    case "div": return [`(${args[0][0]}) / (${args[1][0]})`, strength];
+    case "neg": return [`−${wrap(args[0])}`, strength];
+    case "square": return [`${wrap(args[0], true)}²`, strength];
+    case "transpose": return [`${wrap(args[0], true)}ᵀ`, strength];
+    case "call":
+      if (node.fn === "pow") return [`${wrap(args[0], true)}^${wrap(args[1], true)}`, PRECEDENCE.square];
+      return [`${node.fn}(${args.map((a) => a[0]).join(", ")})`, PRECEDENCE.call];
+    default: return [String(node.op), ATOM];
+  }
+}
+
+// The plain-text formula of an expression tree (or, with ``numbers``, its numbers plugged in).
+export function formulaText(node, numbers = false) {
+  return textExpr(node, numbers)[0];
 }

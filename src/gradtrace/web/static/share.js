@@ -18,12 +18,16 @@ export function specToHash(spec) {
 
 // The spec in location.hash, or null; throws an Error with a readable message if it is damaged.
 export function specFromHash(hash) {
-  const match = /^#spec=([A-Za-z0-9_-]+)$/.exec(hash || "");
-  if (!match) return null;
+  if (!(hash || "").startsWith("#spec=")) return null;
+  const match = /^#spec=([A-Za-z0-9_-]+)$/.exec(hash);
+  if (!match) {
+    throw new Error("the link's #spec= part is damaged (it holds characters that base64url "
+      + "never uses; was it cut or changed when copied?)");
+  }
   try {
     return JSON.parse(fromBase64Url(match[1]));
   } catch {
-    throw new Error("the link's #spec= part is damaged; loading the default example instead");
+    throw new Error("the link's #spec= part is damaged (it is not base64url-encoded JSON; was it cut short when copied?)");
   }
 }
 
