@@ -22,7 +22,7 @@ from gradtrace.errors import GradientCheckError, GradtraceError, SpecError
 from gradtrace.io import PDF, TEXT, atomic_write_bytes, atomic_write_text, check_output
 from gradtrace.render import text as text_renderer
 from gradtrace.render.options import RenderOptions, renderer
-from gradtrace.spec import Spec, example_names, load_spec
+from gradtrace.spec import Spec, example_names, load_spec, unread_fields
 from gradtrace.trace.model import Trace
 from gradtrace.workflow import check_spec, parameter_count, trace_spec
 
@@ -76,6 +76,13 @@ def with_options(spec: Spec, command: str, options: Mapping[str, tuple[str, obje
         if error.field is None or not error.field.startswith("--"):
             raise
         raise SpecError(f"{error} (see `gradtrace {command} --help`)") from None
+
+
+def warn_unread(spec: Spec, command: str) -> None:
+    """One line on stderr naming the fields the spec sets that this command does not read."""
+    line = unread_fields(spec, command)
+    if line is not None:
+        print(line, file=sys.stderr)
 
 
 def stdout_console(width: int | None = None) -> Console:
@@ -143,6 +150,7 @@ def step(
         check_output(output, kind=PDF if fmt is Format.pdf else TEXT,
                      inputs=[spec] if spec else [], force=force)
     loaded = with_options(load_spec(spec), "step", {"steps": ("--steps", steps)})
+    warn_unread(loaded, "step")
     trace = trace_spec(loaded, name=loaded.name or (Path(spec).stem if spec else "seed"))
     options = RenderOptions(
         precision=precision, view=view.value, notation=notation.value,
@@ -198,6 +206,7 @@ def check(
     from rich.table import Table
 
     loaded = load_spec(spec)
+    warn_unread(loaded, "check")
     console = stdout_console()
     total = parameter_count(loaded.build_mlp())
     with Progress(*Progress.get_default_columns(), console=Console(stderr=True),

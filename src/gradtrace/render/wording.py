@@ -53,7 +53,17 @@ def network_line(network: NetworkInfo) -> str:
     sizes = "-".join(str(n) for n in network.sizes)
     activations = ", ".join(layer.activation for layer in network.layers)
     biases = "" if network.train_biases else ", biases fixed"
-    return f"{sizes} network ({activations}), loss {network.loss}{biases}"
+    return f"{sizes} network ({activations}), loss {network.loss}{biases}{conventions(network)}"
+
+
+def conventions(network: NetworkInfo) -> str:
+    """``, batch_reduction sum, weights_layout in_out``: the conventions that are not the default."""
+    chosen = [(name, value) for name, value, default in (
+        ("batch_reduction", network.batch_reduction, "mean"),
+        ("weights_layout", network.weights_layout, "out_in"),
+        ("delta_convention", network.delta_convention, "gradient"),
+    ) if value != default]
+    return "".join(f", {name} {value}" for name, value in chosen)
 
 
 def step_line(step: Step) -> str:

@@ -126,17 +126,21 @@ def _cost(step: Step) -> Quantity:
     L = len(step.network.layers)
     loss, y, a = step.network.loss, step.target, step.forward_of(L).a
     n, m = y.shape
+    reduction = step.network.batch_reduction
     summed_matrix = call("Σ", f.cost_summand(loss, sym("y", None, y), sym("a", L, a), hadamard))
+    note = None if m == 1 else (
+        "the mean over samples of each sample's cost" if reduction == "mean"
+        else "the sum over samples of each sample's cost (batch_reduction = sum)")
     matrix = Equation(
-        sym("C", None, step.cost), f.cost_expr(loss, summed_matrix, m, n), step.cost,
-        "the mean over samples of each sample's cost" if m > 1 else None,
+        sym("C", None, step.cost), f.cost_expr(loss, summed_matrix, m, n, reduction), step.cost, note,
     )
     terms = [
         f.cost_summand(loss, _entry("y", None, y, r, c, m), _entry("a", L, a, r, c, m), mul)
         for r, c in _cells(y)
     ]
     summed_scalar = add(*terms) if len(terms) > 1 else terms[0]
-    neuron = (Equation(sym("C", None, step.cost), f.cost_expr(loss, summed_scalar, m, n), step.cost),)
+    neuron = (Equation(sym("C", None, step.cost),
+                       f.cost_expr(loss, summed_scalar, m, n, reduction), step.cost),)
     return Quantity("cost", "C", None, "cost", matrix, neuron)
 
 
@@ -230,24 +234,34 @@ def _output_delta(step: Step) -> Quantity:
                     _per_entry("delta", L, delta, m, neuron_rhs))
 
 
-def _mean_factor(m: int) -> list[Expr]:
-    return [] if m == 1 else [f.fraction(1, m)]
+def _over_batch(step: Step, terms: list[Expr]) -> Expr:
+    """Σ_s of per-sample terms, times 1/m for the batch mean: (1/m)(t1 + t2), t1 + t2, or t1."""
+    factor = f.batch_factor(step.batch_size, step.network.batch_reduction)
+    summed = terms[0] if len(terms) == 1 else add(*terms)
+    return mul(*factor, summed) if factor else summed
+
+
+def _batch_note(step: Step, what: str) -> str | None:
+    if step.batch_size == 1:
+        return None
+    return f"the {'mean' if step.network.batch_reduction == 'mean' else 'sum'} over the batch of {what}"
 
 
 def _grad_W(step: Step, l: int) -> Quantity:
     backward, m = step.backward_of(l), step.batch_size
     delta, grad_W, a_prev = backward.delta, backward.grad_W, step.activation(l - 1)
     product = matmul(sym("delta", l, delta), transpose(sym("a", l - 1, a_prev)))
-    rhs = mul(*_mean_factor(m), product) if m > 1 else product
-    note = "the mean over the batch of each sample's δ aᵀ" if m > 1 else None
+    factor = f.batch_factor(m, step.network.batch_reduction)
+    rhs = mul(*factor, product) if factor else product
+    note = _batch_note(step, "each sample's δ aᵀ")
     matrix = Equation(sym("grad_W", l, grad_W), rhs, sym("grad_W", l, grad_W).value, note)
     neuron = []
     for j, i in np.ndindex(grad_W.shape):
-        terms = [
+        terms: list[Expr] = [
             mul(_entry("delta", l, delta, j, s, m), _entry("a", l - 1, a_prev, i, s, m))
             for s in range(m)
         ]
-        entry_rhs: Expr = terms[0] if m == 1 else mul(f.fraction(1, m), add(*terms))
+        entry_rhs = _over_batch(step, terms)
         neuron.append(Equation(_weight("grad_W", l, grad_W, j, i), entry_rhs, grad_W.item(j, i)))
     return Quantity(f"grad_W{l}", "grad_W", l, "backward", matrix, tuple(neuron))
 
@@ -257,13 +271,14 @@ def _grad_b(step: Step, l: int) -> Quantity:
     delta, grad_b = backward.delta, backward.grad_b
     rhs: Expr = sym("delta", l, delta)
     if m > 1:
-        rhs = mul(f.fraction(1, m), call("Σ_s", rhs))
-    note = "the mean of δ over the samples (columns)" if m > 1 else None
+        factor = f.batch_factor(m, step.network.batch_reduction)
+        rhs = mul(*factor, call("Σ_s", rhs)) if factor else call("Σ_s", rhs)
+    note = _batch_note(step, "δ (its samples are the columns)")
     matrix = Equation(sym("grad_b", l, grad_b), rhs, sym("grad_b", l, grad_b).value, note)
     neuron = []
     for j in range(grad_b.shape[0]):
-        terms = [_entry("delta", l, delta, j, s, m) for s in range(m)]
-        entry_rhs: Expr = terms[0] if m == 1 else mul(f.fraction(1, m), add(*terms))
+        terms: list[Expr] = [_entry("delta", l, delta, j, s, m) for s in range(m)]
+        entry_rhs = _over_batch(step, terms)
         neuron.append(Equation(_bias("grad_b", l, grad_b, j), entry_rhs, float(grad_b[j, 0])))
     return Quantity(f"grad_b{l}", "grad_b", l, "backward", matrix, tuple(neuron))
 
