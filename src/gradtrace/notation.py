@@ -35,7 +35,7 @@ SYMBOLS: dict[str, Notation] = {
     "grad_b": Notation("∂C/∂b{l}", "\\frac{{\\partial C}}{{\\partial b^{{({l})}}}}",
                        "gradient of the cost with respect to b{l}"),
     "grad_a": Notation("∂C/∂a{l}", "\\frac{{\\partial C}}{{\\partial a^{{({l})}}}}",
-                       "gradient of the cost with respect to the output a{l}"),
+                       "gradient of the cost with respect to the activation a{l}"),
     "y": Notation("y", "y", "target"),
     "C": Notation("C", "C", "cost"),
     "eta": Notation("η", "\\eta", "learning rate"),

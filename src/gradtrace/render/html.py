@@ -64,6 +64,7 @@ pre.latex { white-space: pre-wrap; font-size: .85rem; }
 
 def render(trace: Trace, options: RenderOptions) -> str:
     """The whole trace as one HTML document."""
+    options = options.for_trace(trace)
     heading_text = html.escape(title(trace, options))
     body = "\n".join(_steps(trace, options, 2))
     return (
@@ -78,6 +79,7 @@ def render(trace: Trace, options: RenderOptions) -> str:
 
 def fragment(trace: Trace, options: RenderOptions) -> str:
     """The derivation as an HTML fragment with scoped styles (for a notebook's output area)."""
+    options = options.for_trace(trace)
     scoped = " ".join(f".gradtrace-trace {rule}" for rule in FRAGMENT_RULES)
     body = "\n".join(_steps(trace, options, 3))
     return f'<div class="gradtrace-trace">\n<style>{scoped}</style>\n{body}\n</div>'

@@ -67,6 +67,7 @@ def display(latex: str) -> str:
 
 def render(trace: Trace, options: RenderOptions) -> str:
     """The whole trace as GitHub-flavoured Markdown."""
+    options = options.for_trace(trace)
     lines = [f"# {escape(title(trace, options))}", ""]
     several = len(trace.steps) > 1
     for step in trace.steps:

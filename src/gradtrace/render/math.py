@@ -1,13 +1,16 @@
 """Print an expression tree as plain text or LaTeX, by name (formula) or by value (numbers).
 
-Notation as the symbol table (gradtrace.notation) gives it; indices 1-based.
+Notation as the symbol table (gradtrace.notation) gives it; indices 1-based. The trace is stored in
+the column view (z = W a + b, W (n_out, n_in)); ``MathStyle.layout = "in_out"`` shows it in the row
+view of X·W courses instead, here and nowhere else: every matrix transposed, every matrix product
+reversed, (W a)ᵀ = aᵀ Wᵀ, so z1 = W1 a0 + b1 prints as z1 = a0 W1 + b1 with W1 (n_in, n_out).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from gradtrace import notation
@@ -17,6 +20,7 @@ from gradtrace.trace.expr import Expr, Num, Op, Sym, Value
 from gradtrace.trace.model import Equation
 
 Style = Literal["text", "latex"]
+Layout = Literal["out_in", "in_out"]  # column view (the trace's own) or the row view of X·W
 
 # Binding strength: higher binds tighter; an argument weaker than its operator gets parentheses.
 # ⊙ binds tighter than a matrix product on paper, so (W2ᵀ δ2) ⊙ σ'(z1) keeps its parentheses.
@@ -35,12 +39,26 @@ LATEX_FUNCTIONS = {
 
 @dataclass(frozen=True)
 class MathStyle:
-    """How to print: text or LaTeX, symbols or numbers, significant digits, naming scheme."""
+    """How to print: text or LaTeX, symbols or numbers, significant digits, naming scheme, and
+    the layout (column view z = W a + b, or the row view z = a W + b)."""
 
     style: Style = "text"
     numbers: bool = False
     precision: int = 6
     naming: Naming = "textbook"
+    layout: Layout = "out_in"
+
+
+def shown(value: Value, layout: Layout) -> Value:
+    """A stored value as the layout shows it: a matrix transposed in the row view."""
+    if layout == "out_in" or isinstance(value, float):
+        return value
+    return tuple(zip(*value, strict=True))
+
+
+def shown_index(index: tuple[int, ...], layout: Layout) -> tuple[int, ...]:
+    """(row, column) of a stored entry as the layout shows it: swapped in the row view."""
+    return index[::-1] if layout == "in_out" and len(index) == 2 else index
 
 
 def number(value: float, precision: int, style: Style = "text") -> str:
@@ -58,6 +76,7 @@ def number(value: float, precision: int, style: Style = "text") -> str:
 
 def matrix(value: Value, ms: MathStyle) -> str:
     """A matrix: [1 2; 3 4] in text, a bmatrix in LaTeX; a 1x1 matrix as its number."""
+    value = shown(value, ms.layout)
     if isinstance(value, float):
         return number(value, ms.precision, ms.style)
     if len(value) == 1 and len(value[0]) == 1:
@@ -70,25 +89,33 @@ def matrix(value: Value, ms: MathStyle) -> str:
 
 
 def symbol(node: Sym, ms: MathStyle) -> str:
-    """The name of a quantity or of one of its entries: z1[2], W1[1,2], ∂C/∂W1[1,2] (text)."""
+    """The name of a quantity or of one of its entries: z1[2], W1[1,2], ∂C/∂W1[1,2] (text).
+
+    Two indices are always separated (W1[2,1], W^{(1)}_{2,1}): 21 could be one index or two.
+    """
     kind = node.kind
-    if ms.naming == "net-out" and kind in notation.NET_OUT:
+    net_out = ms.naming == "net-out"
+    if net_out and kind in notation.NET_OUT:
         base_text = f"{notation.NET_OUT[kind]}{'' if node.layer is None else node.layer}"
         base_latex = f"\\mathrm{{{notation.NET_OUT[kind]}}}^{{({node.layer})}}"
+    elif net_out and kind == "grad_a":  # ∂C/∂out2: the derivative names the quantity as shown
+        base_text = f"∂C/∂out{'' if node.layer is None else node.layer}"
+        base_latex = f"\\frac{{\\partial C}}{{\\partial \\mathrm{{out}}^{{({node.layer})}}}}"
     else:
         base_text = notation.text(kind, node.layer)
         base_latex = notation.latex(kind, node.layer)
+    index = None if node.index is None else shown_index(node.index, ms.layout)
     if ms.style == "text":
-        return base_text + (f"[{','.join(map(str, node.index))}]" if node.index else "")
-    if not node.index:
+        return base_text + (f"[{','.join(map(str, index))}]" if index else "")
+    if not index:
         return base_latex
-    subscript = "".join(map(str, node.index)) if all(i < 10 for i in node.index) else ",".join(
-        map(str, node.index))
+    subscript = ",".join(map(str, index))
     if kind in ("grad_W", "grad_b"):
         target = notation.latex(kind.removeprefix("grad_"), node.layer)
         return f"\\frac{{\\partial C}}{{\\partial {target}_{{{subscript}}}}}"
     if kind == "grad_a":
-        return f"\\frac{{\\partial C}}{{\\partial a^{{({node.layer})}}_{{{subscript}}}}}"
+        target = f"\\mathrm{{out}}^{{({node.layer})}}" if net_out else f"a^{{({node.layer})}}"
+        return f"\\frac{{\\partial C}}{{\\partial {target}_{{{subscript}}}}}"
     return f"{base_latex}_{{{subscript}}}"
 
 
@@ -142,7 +169,8 @@ def _superscript(base: str, power: str) -> str:
 
 def _operator(op: Op, ms: MathStyle) -> tuple[str, int]:
     strength = PRECEDENCE[op.op]
-    args = [_render(arg, ms) for arg in op.args]
+    operands = op.args[::-1] if op.op == "matmul" and ms.layout == "in_out" else op.args  # (AB)ᵀ = BᵀAᵀ
+    args = [_render(arg, ms) for arg in operands]
     latex = ms.style == "latex"
     if op.op == "add":
         parts = [args[0][0] if args[0][1] >= strength else _wrap(args[0], strength, ms)]
@@ -197,8 +225,8 @@ def chain(equation: Equation, ms: MathStyle) -> list[str]:
     ``z1 = W1 a0 + b1 = [0.2 0.2; 0.3 0.3] · [0.35; 0.7] + [0; 0] = [0.21; 0.315]``; a given
     quantity (rhs None) is ``[lhs, value]``. ``ms.numbers`` is ignored: each part picks its own.
     """
-    symbols = MathStyle(ms.style, False, ms.precision, ms.naming)
-    numbers = MathStyle(ms.style, True, ms.precision, ms.naming)
+    symbols = replace(ms, numbers=False)
+    numbers = replace(ms, numbers=True)
     parts = [render(equation.lhs, symbols)]
     if equation.rhs is not None:
         parts += [render(equation.rhs, symbols), render(equation.rhs, numbers)]
@@ -251,7 +279,7 @@ def aligned(equations: Sequence[Equation], ms: MathStyle, width: int = 80,
     row when it fits in ``width`` characters, otherwise every part starts a row of its own and a
     part longer than ``width`` is broken at its top-level sums (``break_latex``).
     """
-    latex = MathStyle("latex", False, ms.precision, ms.naming)
+    latex = replace(ms, style="latex", numbers=False)
     rows: list[str] = []
     for equation in equations:
         parts = chain(equation, latex)

@@ -24,8 +24,8 @@ INDENT = "    "
 
 def equation_lines(equation: Equation, options: RenderOptions, one_line: bool) -> list[Text]:
     """``lhs = formula = numbers = result`` on one line, or formula, numbers, result on three."""
-    symbols = MathStyle("text", False, options.precision, options.notation)
-    numbers = MathStyle("text", True, options.precision, options.notation)
+    symbols = MathStyle("text", False, options.precision, options.notation, options.shown_layout)
+    numbers = MathStyle("text", True, options.precision, options.notation, options.shown_layout)
     lhs = Text(render_expr(equation.lhs, symbols), style="bold cyan")
     result = Text(matrix(equation.value, numbers), style="bold green")
     if equation.rhs is None:
@@ -73,6 +73,7 @@ def quantity_lines(quantity: Quantity, options: RenderOptions) -> list[Text]:
 
 def write(trace: Trace, console: Console, options: RenderOptions) -> None:
     """Print the whole trace to a rich console."""
+    options = options.for_trace(trace)
     title = options.title or trace.name or "gradtrace"
     console.print(Text(f"{title}: {network_line(trace.network)}", style="bold"))
     for step in trace.steps:

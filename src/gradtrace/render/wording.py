@@ -89,7 +89,8 @@ def quantity_words(quantity: Quantity) -> str:
 
 def heading(quantity: Quantity, options: RenderOptions) -> str:
     """``z1 — weighted input of layer 1`` (plain text, in the chosen notation)."""
-    name = symbol(quantity.matrix.lhs, MathStyle("text", naming=options.notation))
+    name = symbol(quantity.matrix.lhs, MathStyle("text", naming=options.notation,
+                                                 layout=options.shown_layout))
     return f"{name} — {quantity_words(quantity)}"
 
 
@@ -111,7 +112,7 @@ class Block:
 
 def math_style(options: RenderOptions) -> MathStyle:
     """LaTeX symbols (not numbers) at the options' precision and notation."""
-    return MathStyle("latex", False, options.precision, options.notation)
+    return MathStyle("latex", False, options.precision, options.notation, options.shown_layout)
 
 
 def given(step: Step) -> tuple[Equation, ...]:

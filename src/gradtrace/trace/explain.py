@@ -31,6 +31,8 @@ def explain_step(step: Step) -> tuple[Quantity, ...]:
     if step.backward_of(L).grad_a is not None:
         quantities.append(_grad_a(step))
     for l in range(L, 0, -1):
+        if l < L:  # where hand work most often goes wrong: its own line before δ_l
+            quantities.append(_hidden_grad_a(step, l))
         quantities += [_delta(step, l), _grad_W(step, l), _grad_b(step, l)]
     for l in range(1, L + 1):
         for parameter in ("W", "b"):
@@ -57,6 +59,11 @@ def _bias(kind: str, layer: int, b: Array, row: int) -> Sym:
     return Sym(kind, layer, b.item(row, 0), (row + 1,))
 
 
+def _sample_line(step: Step) -> str:
+    """Where a sample sits as the trace is shown: a column (z = W a + b) or a row (z = a W + b)."""
+    return "row" if step.network.weights_layout == "in_out" else "column"
+
+
 def _cells(matrix: Array) -> list[tuple[int, int]]:
     """(row, col) in sample-major order: all units of sample 1, then sample 2, ..."""
     rows, cols = matrix.shape
@@ -76,7 +83,7 @@ def _per_entry(kind: str, layer: int | None, value: Array, m: int,
 def _input(step: Step) -> Quantity:
     a0 = step.input
     m = step.batch_size
-    note = "the input, one column per sample" if m > 1 else "the input"
+    note = f"the input, one {_sample_line(step)} per sample" if m > 1 else "the input"
     matrix = Equation(sym("a", 0, a0), None, sym("a", 0, a0).value, note)
     neuron = tuple(
         Equation(_entry("a", 0, a0, r, c, m), None, float(a0[r, c])) for r, c in _cells(a0)
@@ -88,7 +95,7 @@ def _z(step: Step, l: int) -> Quantity:
     record, update = step.forward_of(l), step.update_of(l)
     a_prev, W, b, z = step.activation(l - 1), update.W_old, update.b_old, record.z
     m = step.batch_size
-    note = "b is added to every column (sample)" if m > 1 else None
+    note = f"b is added to every {_sample_line(step)} (sample)" if m > 1 else None
     matrix = Equation(
         sym("z", l, z), add(matmul(sym("W", l, W), sym("a", l - 1, a_prev)), sym("b", l, b)),
         sym("z", l, z).value, note,
@@ -166,29 +173,48 @@ def _grad_a(step: Step) -> Quantity:
     return Quantity(f"grad_a{L}", "grad_a", L, "backward", matrix, neuron)
 
 
+def hidden_grad_a(step: Step, l: int) -> Array:
+    """∂C_s/∂a_l = W_{l+1}ᵀ δ_{l+1} (n_l, m), with W_{l+1} from before the update."""
+    result: Array = step.update_of(l + 1).W_old.T @ step.backward_of(l + 1).delta
+    return result
+
+
+def _hidden_grad_a(step: Step, l: int) -> Quantity:
+    m = step.batch_size
+    W_next, delta_next = step.update_of(l + 1).W_old, step.backward_of(l + 1).delta
+    grad_a = hidden_grad_a(step, l)
+    rhs = matmul(transpose(sym("W", l + 1, W_next)), sym("delta", l + 1, delta_next))
+    note = f"each unit's share of the error of layer {l + 1}, through W{l + 1} from before the update"
+    matrix = Equation(sym("grad_a", l, grad_a), rhs, sym("grad_a", l, grad_a).value, note)
+
+    def neuron_rhs(j: int, s: int) -> Expr:
+        return add(*[
+            mul(_weight("W", l + 1, W_next, k, j), _entry("delta", l + 1, delta_next, k, s, m))
+            for k in range(W_next.shape[0])
+        ])
+
+    return Quantity(f"grad_a{l}", "grad_a", l, "backward", matrix,
+                    _per_entry("grad_a", l, grad_a, m, neuron_rhs))
+
+
 def _delta(step: Step, l: int) -> Quantity:
     L = len(step.network.layers)
     if l == L:
         return _output_delta(step)
     name = step.network.layers[l - 1].activation
     record, m = step.forward_of(l), step.batch_size
-    delta, W_next = step.backward_of(l).delta, step.update_of(l + 1).W_old
-    delta_next = step.backward_of(l + 1).delta
+    delta, grad_a = step.backward_of(l).delta, hidden_grad_a(step, l)
     z, a = record.z, record.a
-    back = matmul(transpose(sym("W", l + 1, W_next)), sym("delta", l + 1, delta_next))
-    rhs = hadamard(back, f.derivative_expr(name, sym("z", l, z), sym("a", l, a), hadamard))
-    note = f"W{l + 1} is the weight from before the update; {f.DERIVATIVE_TEXT[name]}"
+    rhs = hadamard(sym("grad_a", l, grad_a),
+                   f.derivative_expr(name, sym("z", l, z), sym("a", l, a), hadamard))
+    note = f"δ = ∂C/∂a ⊙ σ'(z), with {f.DERIVATIVE_TEXT[name]}"
     matrix = Equation(sym("delta", l, delta), rhs, sym("delta", l, delta).value, note)
 
     def neuron_rhs(j: int, s: int) -> Expr:
-        back_sum = add(*[
-            mul(_weight("W", l + 1, W_next, k, j), _entry("delta", l + 1, delta_next, k, s, m))
-            for k in range(W_next.shape[0])
-        ])
         derivative = f.derivative_expr(
             name, _entry("z", l, z, j, s, m), _entry("a", l, a, j, s, m), mul
         )
-        return mul(back_sum, derivative)
+        return mul(_entry("grad_a", l, grad_a, j, s, m), derivative)
 
     return Quantity(f"delta{l}", "delta", l, "backward", matrix,
                     _per_entry("delta", l, delta, m, neuron_rhs))
@@ -253,7 +279,8 @@ def _grad_W(step: Step, l: int) -> Quantity:
     product = matmul(sym("delta", l, delta), transpose(sym("a", l - 1, a_prev)))
     factor = f.batch_factor(m, step.network.batch_reduction)
     rhs = mul(*factor, product) if factor else product
-    note = _batch_note(step, "each sample's δ aᵀ")
+    each = "aᵀ δ" if step.network.weights_layout == "in_out" else "δ aᵀ"
+    note = _batch_note(step, f"each sample's {each}")
     matrix = Equation(sym("grad_W", l, grad_W), rhs, sym("grad_W", l, grad_W).value, note)
     neuron = []
     for j, i in np.ndindex(grad_W.shape):
@@ -273,7 +300,7 @@ def _grad_b(step: Step, l: int) -> Quantity:
     if m > 1:
         factor = f.batch_factor(m, step.network.batch_reduction)
         rhs = mul(*factor, call("Σ_s", rhs)) if factor else call("Σ_s", rhs)
-    note = _batch_note(step, "δ (its samples are the columns)")
+    note = _batch_note(step, f"δ (its samples are the {_sample_line(step)}s)")
     matrix = Equation(sym("grad_b", l, grad_b), rhs, sym("grad_b", l, grad_b).value, note)
     neuron = []
     for j in range(grad_b.shape[0]):

@@ -65,8 +65,11 @@ def cost_coefficient(loss: str, m: int, n: int) -> Num | None:
 
 
 def batch_factor(m: int, reduction: str = "mean") -> list[Expr]:
-    """[1/m] for the batch mean of m > 1 samples, [] for one sample or the batch sum."""
-    return [fraction(1, m)] if reduction == "mean" and m > 1 else []
+    """[1/m] for the batch mean of m > 1 samples, [] for one sample or the batch sum.
+
+    Written 1/2, never ½, so that beside half-SSE's ½ the two factors stay told apart.
+    """
+    return [Num(1.0 / m, f"1/{m}")] if reduction == "mean" and m > 1 else []
 
 
 def cost_summand(loss: str, y: Expr, a: Expr, times: Times) -> Expr:
