@@ -251,3 +251,68 @@ def test_built_in_examples_load_with_every_convention_default() -> None:
     spec = load_spec("seed")
     assert (spec.batch_reduction, spec.weights_layout, spec.delta_convention) == (
         "mean", "out_in", "gradient")
+
+
+# ---- printing: the row view, the error convention, net-out, the hidden ∂C/∂a ----------------------
+
+def _text(spec: dict[str, Any], **options: Any) -> str:
+    return text_renderer.render(trace_spec(parse_spec(spec)), RenderOptions(width=300, **options))
+
+
+def test_in_out_prints_row_vectors_with_w_as_written() -> None:
+    text = _text(_transposed(_spec()), view="both")
+    assert "z1 = a0 W1 + b1" in text and "z2 = a1 W2 + b2" in text
+    assert "[0.1 0.3 0.5; 0.2 −0.4 0.6]" in text  # W1 shown (n_in, n_out), as the spec wrote it
+    assert "∂C/∂W1 = 1/4·a0ᵀ δ1" in text and "∂C/∂a1 = δ2 W2ᵀ" in text
+    assert "W1[2,1] a0[1,2]" in text  # entry (input 2, output 1) of sample 1's second input
+    column = _text(_spec(), view="both")
+    assert "z1 = W1 a0 + b1" in column and "W1[1,2] a0[2,1]" in column
+
+
+def test_in_out_latex_shows_the_transposed_matrices() -> None:
+    from gradtrace.render import markdown
+
+    trace = trace_spec(parse_spec(_transposed(_spec())))
+    text = markdown.render(trace, RenderOptions())
+    assert "a^{(0)} W^{(1)} + b^{(1)}" in text
+    assert "\\begin{bmatrix} 0.1 & 0.3 & 0.5 \\\\ 0.2 & -0.4 & 0.6 \\end{bmatrix}" in text
+
+
+def test_hidden_grad_a_has_its_own_line_before_delta_in_both_views() -> None:
+    text = _text(_spec(), view="both")
+    assert text.index("∂C/∂a1 = W2ᵀ δ2") < text.index("δ1 = ∂C/∂a1 ⊙ a1 ⊙ (1 − a1)")
+    assert "∂C/∂a1[2,1] = W2[1,2] δ2[1,1]" in text
+    keys = [q.key for q in trace_spec(parse_spec(_spec())).steps[0].quantities()]
+    assert keys.index("grad_a1") == keys.index("delta1") - 1
+
+
+def test_net_out_names_the_derivatives_too() -> None:
+    text = _text(_spec(), notation="net-out")
+    assert "∂C/∂out1 = W2ᵀ δ2" in text and "δ1 = ∂C/∂out1 ⊙ out1 ⊙ (1 − out1)" in text
+    assert "∂C/∂a1" not in text and "∂C/∂a2" not in text
+
+
+def test_error_convention_names_err_and_adds_eta_err_o() -> None:
+    spec = _spec(delta_convention="error")
+    text = _text(spec, view="both")
+    assert "−∂C/∂a2 = y − a2" in text and "Err2 = −∂C/∂a2 ⊙ a2 ⊙ (1 − a2)" in text
+    assert "−∂C/∂a1 = W2ᵀ Err2" in text and "Err1 = −∂C/∂a1 ⊙ a1 ⊙ (1 − a1)" in text
+    assert "W1' = W1 + η·1/4·Err1 a0ᵀ" in text and "b2' = b2 + η·1/4·Σₛ(Err2)" in text
+    assert "δ" not in text.split("── Backpropagation")[1]
+    ours, theirs = trace_spec(parse_spec(spec)), trace_spec(parse_spec(_spec()))
+    for a, b in zip(ours.steps[0].quantities(), theirs.steps[0].quantities(), strict=True):
+        sign = -1.0 if a.kind in ("err", "err_a") else 1.0
+        np.testing.assert_array_equal(np.asarray(a.matrix.value) * sign, np.asarray(b.matrix.value))
+        for e, g in zip(a.neuron, b.neuron, strict=True):  # each entry the same number, signed
+            assert e.value == pytest.approx(sign * g.value, abs=0.0)
+
+
+def test_error_convention_equations_hold() -> None:
+    """Every printed equation of the error view evaluates to its result (the names are honest)."""
+    from expr_eval import evaluate
+
+    for quantity in trace_spec(parse_spec(_spec(delta_convention="error"))).steps[0].quantities():
+        for equation in quantity.neuron:  # scalars: the evaluator reads the leaves' values
+            if equation.rhs is not None:
+                assert isinstance(equation.value, float)
+                assert evaluate(equation.rhs) == pytest.approx(equation.value, rel=1e-12, abs=1e-15)

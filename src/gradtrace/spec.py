@@ -460,7 +460,8 @@ def unread_fields(spec: Spec, command: str) -> str | None:
     (FIELD_READERS), or None. One line, so a spec written for several commands (a built-in
     example with a [training] table for train) says it once."""
     given = set(spec.model_fields_set) | {f"training.{name}" for name in spec.training.model_fields_set}
-    unread, readers = [], set()
+    unread: list[str] = []
+    readers: set[str] = set()
     for field, read_by in FIELD_READERS.items():
         if field not in given or command in read_by:
             continue

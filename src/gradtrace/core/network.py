@@ -27,9 +27,8 @@ BATCH_REDUCTIONS: tuple[BatchReduction, ...] = ("mean", "sum")
 
 def reduce_costs(per_sample: Array, reduction: BatchReduction, axis: int | None = None) -> Array:
     """C = (1/m) Σ_s C_s ("mean") or Σ_s C_s ("sum") along ``axis``."""
-    result: Array = np.mean(per_sample, axis=axis) if reduction == "mean" else np.sum(
-        per_sample, axis=axis)
-    return result
+    reduce = np.mean if reduction == "mean" else np.sum
+    return np.asarray(reduce(per_sample, axis=axis))
 
 
 def batch_scale(m: int, reduction: BatchReduction) -> float:

@@ -98,9 +98,11 @@ def symbol(node: Sym, ms: MathStyle) -> str:
     if net_out and kind in notation.NET_OUT:
         base_text = f"{notation.NET_OUT[kind]}{'' if node.layer is None else node.layer}"
         base_latex = f"\\mathrm{{{notation.NET_OUT[kind]}}}^{{({node.layer})}}"
-    elif net_out and kind == "grad_a":  # ∂C/∂out2: the derivative names the quantity as shown
-        base_text = f"∂C/∂out{'' if node.layer is None else node.layer}"
-        base_latex = f"\\frac{{\\partial C}}{{\\partial \\mathrm{{out}}^{{({node.layer})}}}}"
+    elif net_out and kind in ("grad_a", "err_a"):  # ∂C/∂out2: named as the quantity is shown
+        sign = "−" if kind == "err_a" else ""
+        base_text = f"{sign}∂C/∂out{'' if node.layer is None else node.layer}"
+        base_latex = ("-" if kind == "err_a" else "") + (
+            f"\\frac{{\\partial C}}{{\\partial \\mathrm{{out}}^{{({node.layer})}}}}")
     else:
         base_text = notation.text(kind, node.layer)
         base_latex = notation.latex(kind, node.layer)
@@ -113,9 +115,10 @@ def symbol(node: Sym, ms: MathStyle) -> str:
     if kind in ("grad_W", "grad_b"):
         target = notation.latex(kind.removeprefix("grad_"), node.layer)
         return f"\\frac{{\\partial C}}{{\\partial {target}_{{{subscript}}}}}"
-    if kind == "grad_a":
+    if kind in ("grad_a", "err_a"):
         target = f"\\mathrm{{out}}^{{({node.layer})}}" if net_out else f"a^{{({node.layer})}}"
-        return f"\\frac{{\\partial C}}{{\\partial {target}_{{{subscript}}}}}"
+        sign = "-" if kind == "err_a" else ""
+        return f"{sign}\\frac{{\\partial C}}{{\\partial {target}_{{{subscript}}}}}"
     return f"{base_latex}_{{{subscript}}}"
 
 

@@ -81,7 +81,8 @@ def write(trace: Trace, console: Console, options: RenderOptions) -> None:
         quantities = step.quantities()
         for phase in PHASES:
             console.print()
-            console.print(Text(f"── {phase_title(phase, caveat=True)}", style="bold magenta"))
+            heading = phase_title(phase, caveat=True, network=trace.network)
+            console.print(Text(f"── {heading}", style="bold magenta"))
             for quantity in (q for q in quantities if q.phase == phase):
                 for line in quantity_lines(quantity, options):
                     console.print(line, overflow="fold")

@@ -42,9 +42,12 @@ UPDATES_CAPTION = "Each weight before → after the update."
 INPUT_WORDS = "the input"
 
 
-def phase_title(phase: Phase, caveat: bool = False) -> str:
-    """``Backpropagation``, or with ``caveat`` ``Backpropagation (every δ uses ...)``."""
+def phase_title(phase: Phase, caveat: bool = False, network: NetworkInfo | None = None) -> str:
+    """``Backpropagation``, or with ``caveat`` ``Backpropagation (every δ uses ...)`` (Err in
+    the error convention)."""
     reminder = PHASE_CAVEATS.get(phase) if caveat else None
+    if reminder and network is not None and network.delta_convention == "error":
+        reminder = reminder.replace("δ", "Err")
     return f"{PHASE_TITLES[phase]} ({reminder})" if reminder else PHASE_TITLES[phase]
 
 

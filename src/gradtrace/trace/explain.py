@@ -13,7 +13,22 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gradtrace.trace import formulas as f
-from gradtrace.trace.expr import Expr, Sym, add, call, hadamard, matmul, mul, sub, sym, transpose
+from gradtrace.trace.expr import (
+    Expr,
+    Num,
+    Op,
+    Sym,
+    Value,
+    add,
+    call,
+    hadamard,
+    matmul,
+    mul,
+    neg,
+    sub,
+    sym,
+    transpose,
+)
 from gradtrace.trace.quantity import Array, Equation, Quantity
 from gradtrace.trace.updates import update_quantities
 
@@ -37,6 +52,8 @@ def explain_step(step: Step) -> tuple[Quantity, ...]:
     for l in range(1, L + 1):
         for parameter in ("W", "b"):
             quantities += update_quantities(step, l, parameter, _frozen_note(step, l, parameter))
+    if step.network.delta_convention == "error":
+        return _error_view(step, quantities)
     return tuple(quantities)
 
 
@@ -317,3 +334,114 @@ def _frozen_note(step: Step, l: int, parameter: str) -> str:
         return f"layer {l} is frozen: {parameter}{l} is not updated"
     return f"train_biases = false: b{l} is not updated"
 
+
+
+# ---- the error convention ---------------------------------------------------------------------
+# Mitchell's and Han & Kamber's Err = −∂C/∂z (delta_convention = "error"): a naming and sign view
+# of the quantities above, not a second engine. Every formula is linear in δ and ∂C/∂a, so
+# renaming δ → Err and ∂C/∂a → −∂C/∂a (values negated) keeps it true; where the left side keeps
+# its name (∂C/∂W, ∂C/∂b) the right side is negated, and where the right side holds neither
+# (the output's a − y) the left side's sign moves into it: −∂C/∂a2 = y − a2.
+
+_ERROR_KINDS = {"delta": "err", "grad_a": "err_a"}
+_ERROR_NOTES = {
+    "delta": "Err = −∂C/∂z, the error term of the error convention: Err = (−∂C/∂a) ⊙ σ'(z)",
+    "grad_a": "the error reaching each output of this layer: Σ_k Err_k w_kj over the layer above",
+}
+
+
+def _negative(value: Value) -> Value:
+    return -value if isinstance(value, float) else tuple(tuple(-v for v in row) for row in value)
+
+
+def _renamed(expr: Expr) -> Expr:
+    """δ → Err and ∂C/∂a → −∂C/∂a throughout, each value negated with its name."""
+    if isinstance(expr, Sym):
+        kind = _ERROR_KINDS.get(expr.kind)
+        return expr if kind is None else Sym(kind, expr.layer, _negative(expr.value), expr.index)
+    if isinstance(expr, Num):
+        return expr
+    return Op(expr.op, tuple(_renamed(arg) for arg in expr.args), expr.fn)
+
+
+def _mentions(expr: Expr | None, kinds: tuple[str, ...]) -> bool:
+    if expr is None or isinstance(expr, Num):
+        return False
+    if isinstance(expr, Sym):
+        return expr.kind in kinds
+    return any(_mentions(arg, kinds) for arg in expr.args)
+
+
+def negated(expr: Expr) -> Expr:
+    """−expr as a hand-worker writes it: −(a − y) = y − a, −(c·(a − y)) = c·(y − a), −(−x) = x."""
+    if isinstance(expr, Op) and expr.op == "sub":
+        return sub(expr.args[1], expr.args[0])
+    if isinstance(expr, Op) and expr.op == "neg":
+        return expr.args[0]
+    if isinstance(expr, Op) and expr.op in ("mul", "div"):
+        k = len(expr.args) - 1 if expr.op == "mul" else 0  # the (a − y) of c·(a − y), (a − y)/d
+        inner = expr.args[k]
+        if isinstance(inner, Op) and inner.op == "sub":
+            args = list(expr.args)
+            args[k] = sub(inner.args[1], inner.args[0])
+            return Op(expr.op, tuple(args), expr.fn)
+    return neg(expr)
+
+
+def _error_equation(equation: Equation, renamed_kind: str | None, note: str | None) -> Equation:
+    rhs = equation.rhs
+    if renamed_kind is None:  # ∂C/∂W = −(1/m) Err aᵀ
+        note = None if equation.note is None else equation.note.replace("δ", "−Err")
+        return Equation(equation.lhs, None if rhs is None else neg(_renamed(rhs)), equation.value, note)
+    lhs = _renamed(equation.lhs)
+    assert isinstance(lhs, Sym)
+    if rhs is not None:
+        rhs = _renamed(rhs) if _mentions(rhs, ("delta", "grad_a")) else negated(rhs)
+    return Equation(lhs, rhs, lhs.value, note)
+
+
+def _error_quantity(quantity: Quantity, output_layer: int) -> Quantity:
+    kind = _ERROR_KINDS.get(quantity.kind)
+    note = None if kind is None else _ERROR_NOTES[quantity.kind]
+    if quantity.kind == "grad_a" and quantity.layer == output_layer:
+        note = "how far each output is from its target, −∂C/∂a (T − O for half the squared error)"
+    matrix = _error_equation(quantity.matrix, kind, note)
+    neuron = tuple(_error_equation(e, kind, None) for e in quantity.neuron)
+    return Quantity(quantity.key, kind or quantity.kind, quantity.layer, quantity.phase, matrix,
+                    neuron)
+
+
+def _error_update(step: Step, update: Quantity, gradient: Quantity) -> Quantity:
+    """Plain SGD as w ← w + η Err O: θ' = θ + η · (the gradient's formula in Err, unsigned)."""
+    old = update.matrix.rhs
+    assert isinstance(old, Op) and old.op == "sub"
+    eta = sym("eta", None, step.learning_rate)
+
+    def rule(equation: Equation, grad: Equation) -> Equation:
+        assert isinstance(equation.rhs, Op) and grad.rhs is not None
+        return Equation(equation.lhs, add(equation.rhs.args[0], mul(eta, _renamed(grad.rhs))),
+                        equation.value, equation.note)
+
+    note = "the error convention's rule: θ' = θ + η Err O (the same numbers as θ − η ∂C/∂θ)"
+    matrix = rule(update.matrix, gradient.matrix)
+    return Quantity(update.key, update.kind, update.layer, update.phase,
+                    Equation(matrix.lhs, matrix.rhs, matrix.value, note),
+                    tuple(rule(e, g) for e, g in zip(update.neuron, gradient.neuron, strict=True)))
+
+
+def _error_view(step: Step, quantities: list[Quantity]) -> tuple[Quantity, ...]:
+    gradients = {q.key: q for q in quantities if q.kind in ("grad_W", "grad_b")}
+    plain_sgd = step.optimizer.name == "sgd" and not step.optimizer.get("weight_decay")
+    result = []
+    for quantity in quantities:
+        parameter = quantity.kind.removesuffix("_new")
+        trained = quantity.kind in ("W_new", "b_new") and quantity.layer is not None and (
+            step.update_of(quantity.layer).W_trained if parameter == "W"
+            else step.update_of(quantity.layer).b_trained)
+        if plain_sgd and trained:
+            result.append(_error_update(step, quantity, gradients[f"grad_{parameter}{quantity.layer}"]))
+        elif quantity.phase == "backward":
+            result.append(_error_quantity(quantity, len(step.network.layers)))
+        else:
+            result.append(quantity)
+    return tuple(result)
