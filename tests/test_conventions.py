@@ -316,3 +316,18 @@ def test_error_convention_equations_hold() -> None:
             if equation.rhs is not None:
                 assert isinstance(equation.value, float)
                 assert evaluate(equation.rhs) == pytest.approx(equation.value, rel=1e-12, abs=1e-15)
+
+
+def test_a_failing_step_prints_only_its_error(tmp_path: Path) -> None:
+    import json
+    spec = _spec(training={"epochs": 3})
+    spec["data"]["input"][0][0] = 1e300  # (y − a)² overflows: a NumericalError after loading
+    for layer in spec["layers"]:
+        layer["activation"] = "linear"
+    path = tmp_path / "net.json"
+    path.write_text(json.dumps(spec), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    done = subprocess.run([sys.executable, "-m", "gradtrace", "step", str(path)],
+                          capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("gradtrace: error: ")

@@ -79,7 +79,8 @@ def with_options(spec: Spec, command: str, options: Mapping[str, tuple[str, obje
 
 
 def warn_unread(spec: Spec, command: str) -> None:
-    """One line on stderr naming the fields the spec sets that this command does not read."""
+    """One line on stderr naming the fields the spec sets that this command does not read
+    (after a successful run, so that bad input still gets exactly one line: its error)."""
     line = unread_fields(spec, command)
     if line is not None:
         print(line, file=sys.stderr)
@@ -150,7 +151,6 @@ def step(
         check_output(output, kind=PDF if fmt is Format.pdf else TEXT,
                      inputs=[spec] if spec else [], force=force)
     loaded = with_options(load_spec(spec), "step", {"steps": ("--steps", steps)})
-    warn_unread(loaded, "step")
     trace = trace_spec(loaded, name=loaded.name or (Path(spec).stem if spec else "seed"))
     options = RenderOptions(
         precision=precision, view=view.value, notation=notation.value,
@@ -158,18 +158,20 @@ def step(
     )
     if fmt is Format.text and output is None:
         text_renderer.write(trace, stdout_console(options.width), options)
-        return
-    result = interactive_page(trace) if interactive else renderer(fmt.value)(trace, options)
-    if output is not None:
-        if isinstance(result, bytes):
-            atomic_write_bytes(output, result)
-        else:
-            atomic_write_text(output, result)
-        print(f"wrote {output}", file=sys.stderr)
-    elif isinstance(result, bytes):
-        sys.stdout.buffer.write(result)
     else:
-        sys.stdout.write(result)
+        result = interactive_page(trace) if interactive else renderer(fmt.value)(trace, options)
+        if output is not None:
+            if isinstance(result, bytes):
+                atomic_write_bytes(output, result)
+            else:
+                atomic_write_text(output, result)
+            print(f"wrote {output}", file=sys.stderr)
+        elif isinstance(result, bytes):
+            sys.stdout.buffer.write(result)
+        else:
+            sys.stdout.write(result)
+    # after the work: a run that fails says one thing, its error
+    warn_unread(loaded, "step")
 
 
 def interactive_page(trace: Trace) -> str:
@@ -205,8 +207,7 @@ def check(
     from rich.progress import Progress  # late: `gradtrace step` need not load them
     from rich.table import Table
 
-    loaded = load_spec(spec)
-    warn_unread(loaded, "check")
+    loaded = load_spec(spec)  # no unread-field warning: a check reads the network, loss and data
     console = stdout_console()
     total = parameter_count(loaded.build_mlp())
     with Progress(*Progress.get_default_columns(), console=Console(stderr=True),
