@@ -331,3 +331,10 @@ def test_a_failing_step_prints_only_its_error(tmp_path: Path) -> None:
                           capture_output=True, text=True, env=env, timeout=60, check=False)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("gradtrace: error: ")
+
+
+def test_train_is_told_it_does_not_apply_the_sum() -> None:
+    """train's fast trainer takes the batch mean: a spec asking for the sum hears so."""
+    line = unread_fields(parse_spec(_spec(batch_reduction="sum")), "train")
+    assert line is not None and "batch_reduction" in line
+    assert unread_fields(parse_spec(_spec()), "train") is None
