@@ -107,3 +107,40 @@ def test_han_kamber_matches_the_gradient_convention_numbers() -> None:
     for a, b in zip(ours.steps[0].update, theirs.steps[0].update, strict=True):
         np.testing.assert_array_equal(a.W_new, b.W_new)
         np.testing.assert_array_equal(a.b_new, b.b_new)
+
+
+# Negnevitsky, Artificial Intelligence: A Guide to Intelligent Systems, 2nd ed., Section 6.4:
+# the first iteration of XOR, input (1, 1), desired output 0, α = 0.1, four decimals throughout.
+NEGNEVITSKY_OUTPUTS = {3: 0.5250, 4: 0.8808, 5: 0.5097}
+NEGNEVITSKY_GRADIENTS = {5: -0.1274, 3: 0.0381, 4: -0.0147}  # the book's δ: our Err
+NEGNEVITSKY_NEW_WEIGHTS = {(1, 3): 0.5038, (1, 4): 0.8985, (2, 3): 0.4038, (2, 4): 0.9985,
+                           (3, 5): -1.2067, (4, 5): 1.0888}
+NEGNEVITSKY_NEW_THRESHOLDS = {3: 0.7962, 4: -0.0985, 5: 0.3127}  # θ' = −b'
+NEGNEVITSKY_UNITS = {1: (0, 0), 2: (0, 1), 3: (1, 0), 4: (1, 1), 5: (2, 0)}
+
+
+def test_negnevitsky_first_iteration() -> None:
+    trace = trace_spec(load_spec("negnevitsky"))
+    step = trace.steps[0]
+    assert step.batch_size == 1 and list(step.input[:, 0]) == [1.0, 1.0]  # the first pattern only
+    quantities = {q.key: q for q in step.quantities()}
+    for unit, published in NEGNEVITSKY_OUTPUTS.items():
+        layer, j = NEGNEVITSKY_UNITS[unit]
+        _assert_published(step.forward_of(layer).a[j, 0], published, f"y_{unit}")
+    for unit, published in NEGNEVITSKY_GRADIENTS.items():
+        layer, j = NEGNEVITSKY_UNITS[unit]
+        value = quantities[f"delta{layer}"].neuron[j].value
+        assert isinstance(value, float)
+        _assert_published(value, published, f"δ_{unit}")
+    for (i, j), published in NEGNEVITSKY_NEW_WEIGHTS.items():
+        (_, row), (layer, column) = NEGNEVITSKY_UNITS[i], NEGNEVITSKY_UNITS[j]
+        _assert_published(step.update_of(layer).W_new[column, row], published, f"w_{i}{j}")
+    for unit, published in NEGNEVITSKY_NEW_THRESHOLDS.items():
+        layer, j = NEGNEVITSKY_UNITS[unit]
+        _assert_published(-step.update_of(layer).b_new[j, 0], published, f"θ_{unit}")
+
+
+def test_negnevitsky_presents_the_patterns_one_at_a_time() -> None:
+    spec = load_spec("negnevitsky").with_options({"steps": ("--steps", 4)})
+    inputs = [tuple(step.input[:, 0]) for step in trace_spec(spec).steps]
+    assert inputs == [(1.0, 1.0), (0.0, 1.0), (1.0, 0.0), (0.0, 0.0)]
