@@ -338,3 +338,13 @@ def test_train_is_told_it_does_not_apply_the_sum() -> None:
     line = unread_fields(parse_spec(_spec(batch_reduction="sum")), "train")
     assert line is not None and "batch_reduction" in line
     assert unread_fields(parse_spec(_spec()), "train") is None
+
+
+def test_every_document_format_tells_the_row_view_and_the_error_convention() -> None:
+    from gradtrace.render import html, latex, markdown
+
+    trace = trace_spec(load_spec("hankamber"))
+    for module in (markdown, latex, html):
+        document = module.render(trace, RenderOptions())
+        assert "z = a W + b" in document, module.__name__
+        assert "θ + η Err O" in document or "\\theta" in document, module.__name__

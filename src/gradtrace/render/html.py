@@ -18,7 +18,6 @@ from gradtrace.render.wording import (
     GIVEN_INTRO,
     GIVEN_TITLE,
     NETWORK_CAPTION,
-    PHASE_INTROS,
     PHASE_TITLES,
     UPDATES_CAPTION,
     blocks,
@@ -26,6 +25,7 @@ from gradtrace.render.wording import (
     heading,
     math_style,
     note,
+    phase_intro,
     sections,
     title,
 )
@@ -117,7 +117,7 @@ def _steps(trace: Trace, options: RenderOptions, level: int) -> Iterator[str]:
         for phase, quantities in sections(step):
             yield (f'<section class="phase" id="{phase}-{step.index + 1}">\n'
                    f"<{h_phase}>{PHASE_TITLES[phase]}</{h_phase}>\n"
-                   f'<p class="intro">{html.escape(PHASE_INTROS[phase])}</p>')
+                   f'<p class="intro">{html.escape(phase_intro(phase, step.network))}</p>')
             for quantity in quantities:
                 yield _quantity_html(quantity, options, h_quantity)
             if phase == "update":

@@ -19,7 +19,13 @@ from gradtrace.render import diagram
 from gradtrace.render.markdown import describe, escape, quantity_lines
 from gradtrace.render.markdown import render as render_markdown
 from gradtrace.render.options import RenderOptions
-from gradtrace.render.wording import NETWORK_CAPTION, PHASE_INTROS, PHASE_TITLES, sections, title
+from gradtrace.render.wording import (
+    NETWORK_CAPTION,
+    PHASE_TITLES,
+    phase_intro,
+    sections,
+    title,
+)
 from gradtrace.trace.model import Array, Quantity, Step, Trace
 
 
@@ -148,7 +154,7 @@ def render(trace: Trace, options: RenderOptions) -> str:
     optimizer = _optimizer_code(step)
     for phase, quantities in sections(step):
         cells.append(nbformat.v4.new_markdown_cell(
-            f"## {PHASE_TITLES[phase]}\n\n{escape(PHASE_INTROS[phase])}"))
+            f"## {PHASE_TITLES[phase]}\n\n{escape(phase_intro(phase, step.network))}"))
         if phase == "update" and optimizer:
             cells.append(nbformat.v4.new_code_cell(optimizer))
         for quantity in quantities:

@@ -15,13 +15,13 @@ from gradtrace.render.wording import (
     GIVEN_INTRO,
     GIVEN_TITLE,
     NETWORK_CAPTION,
-    PHASE_INTROS,
     PHASE_TITLES,
     UPDATES_CAPTION,
     blocks,
     given,
     math_style,
     note,
+    phase_intro,
     quantity_words,
     sections,
     title,
@@ -123,7 +123,7 @@ def _step(step: Step, options: RenderOptions, network_pdf: str, updates_pdf: str
              GIVEN_INTRO,
              _display(aligned(given(step), math_style(options), compact=True), size), ""]
     for phase, quantities in sections(step):
-        lines += [f"{section}{{{PHASE_TITLES[phase]}}}", escape(PHASE_INTROS[phase]), ""]
+        lines += [f"{section}{{{PHASE_TITLES[phase]}}}", escape(phase_intro(phase, step.network)), ""]
         for quantity in quantities:
             lines += [f"{subsection}{{{_heading(quantity, options)}}}"]
             for block in blocks(quantity, options):

@@ -15,13 +15,13 @@ from gradtrace.render.options import RenderOptions
 from gradtrace.render.wording import (
     GIVEN_INTRO,
     GIVEN_TITLE,
-    PHASE_INTROS,
     PHASE_TITLES,
     blocks,
     given,
     heading,
     math_style,
     note,
+    phase_intro,
     sections,
     title,
 )
@@ -82,7 +82,7 @@ def _step(step: Step, options: RenderOptions, level: str, several: bool) -> list
     lines += [escape(describe(step)), "", f"{level} {GIVEN_TITLE}", "", GIVEN_INTRO, "",
               display(aligned(given(step), math_style(options), compact=True)), ""]
     for phase, quantities in sections(step):
-        lines += [f"{level} {PHASE_TITLES[phase]}", "", escape(PHASE_INTROS[phase]), ""]
+        lines += [f"{level} {PHASE_TITLES[phase]}", "", escape(phase_intro(phase, step.network)), ""]
         for quantity in quantities:
             lines += quantity_lines(quantity, options, f"{level}#")
     return lines

@@ -34,6 +34,22 @@ PHASE_INTROS: dict[Phase, str] = {
                  "δ is how the cost changes with each z."),
     "update": "Each parameter moves against its gradient: θ' = θ − η ∂C/∂θ.",
 }
+# The intros in the row view (weights_layout = "in_out") and the error convention.
+ROW_VIEW_INTRO = "Each layer takes the previous activations as a row: z = a W + b, then a = σ(z)."
+ERROR_INTRO = ("From the output back to the input, with the weights from before the update: "
+               "Err = −∂C/∂z is how the cost falls as each z grows.")
+ERROR_UPDATE_INTRO = "Each parameter moves with its error term: θ' = θ + η Err O (θ − η ∂C/∂θ)."
+
+
+def phase_intro(phase: Phase, network: NetworkInfo) -> str:
+    """The phase's intro in the trace's conventions."""
+    if phase == "forward" and network.weights_layout == "in_out":
+        return ROW_VIEW_INTRO
+    if network.delta_convention == "error" and phase in ("backward", "update"):
+        return ERROR_INTRO if phase == "backward" else ERROR_UPDATE_INTRO
+    return PHASE_INTROS[phase]
+
+
 GIVEN_TITLE = "Given"
 GIVEN_INTRO = "The parameters before the step, the target and the learning rate:"
 NEURON_LABEL = "Per neuron"
