@@ -732,8 +732,16 @@ def _unknown_field(loc: tuple[int | str, ...]) -> str:
             model = lists[0] if lists else model
     # a long unknown name is echoed once, in unknown_name's message, not also in the path
     where = field_path(loc if len(str(loc[-1])) <= ECHO_LIMIT else loc[:-1])
-    message = unknown_name("field", str(loc[-1]), model.model_fields)
+    if len(str(loc[-1])) > 2 * ECHO_LIMIT and len(model.model_fields) > _LISTED_FIELDS:
+        # no field name is that long, so it is no typo: the line stays short, the README lists them
+        message = (f"unknown field {shorten(loc[-1])}; no field is that long, see README "
+                   f"\"Spec format\" for the {len(model.model_fields)} fields")
+    else:
+        message = unknown_name("field", str(loc[-1]), model.model_fields)
     return f"{where}: {message}" if where else message
+
+
+_LISTED_FIELDS = 12  # more than this and a line listing them all is too long beside a long name
 
 
 def _is_model(candidate: object) -> bool:
