@@ -124,7 +124,7 @@ def shoot(page: Any, name: str) -> None:
 
 def test_step_through_the_seed_example_to_the_update(watched: Watched, base_url: str) -> None:
     page = open_page(watched, base_url)
-    assert page.text_content("[data-testid=position]") == "1 / 18"  # a0 … W2': 18 quantities, ∂C/∂a1 among them
+    assert page.text_content("[data-testid=position]") == "1 / 18"  # ∂C/∂a1 is one of the 18
     step_to(page, "a2")
     assert result_value(page)[0][0] == pytest.approx(0.66507364, abs=1e-8)
     assert "0.665074" in page.text_content("[data-testid=result]")
