@@ -125,7 +125,7 @@ def test_trivial_earlier_value_is_not_carried(z1: list[str]) -> None:
 
 def test_missing_entries_do_not_fail() -> None:
     report = grade("seed", {"z1": [D("0.21"), D("0.315")]})
-    assert report.summary["missing"] == 15
+    assert report.summary["missing"] == 16
     assert report.exit_code == 0
     assert entry(report, "delta1").note == "delta1:missing"
 
@@ -227,7 +227,7 @@ def test_json_first_error_and_notes() -> None:
     data = grade("seed", {"z1": [D("0.25"), D("0.315")],
                           "a1": [D("0.5622"), D("0.5781")]}).to_dict()
     assert data["first_error"] == "z1"
-    assert data["summary"] == {"correct": 0, "carried": 1, "wrong": 1, "missing": 14,
+    assert data["summary"] == {"correct": 0, "carried": 1, "wrong": 1, "missing": 15,
                                "invalid": 0}
     notes = {e["key"]: e["note"] for e in data["entries"] if e["status"] != "missing"}
     assert notes == {"z1": "z1:unknown", "a1": "a1:carried"}

@@ -56,7 +56,7 @@ def exact_answers() -> str:
 def test_all_correct_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "grade", write(tmp_path, "a.toml", exact_answers()))
     assert (code, err) == (0, "")
-    assert "16 correct; first error" not in out and "16 correct" in out
+    assert "17 correct; first error" not in out and "17 correct" in out
 
 
 def test_wrong_exits_1_and_names_the_first_error(tmp_path: Path,
@@ -95,7 +95,7 @@ def test_markdown_highlights_the_first_error(tmp_path: Path,
     code, out, _ = run(capsys, "grade", path, "--format", "markdown")
     assert code == 1
     assert "| **delta2** | 0.0400 | 0.0367703 | ✗ wrong  **← first error** |" in out
-    assert "## delta2" in out and "**Summary:** 1 correct, 1 wrong, 14 missing" in out
+    assert "## delta2" in out and "**Summary:** 1 correct, 1 wrong, 15 missing" in out
 
 
 def test_text_table_without_colour(tmp_path: Path) -> None:
@@ -106,7 +106,7 @@ def test_text_table_without_colour(tmp_path: Path) -> None:
     assert "\x1b[" not in result.stdout  # NO_COLOR and a pipe: plain text
     assert re.search(r"│ delta2 +│ 0\.0400 +│ 0\.0367703 +│ ✗ wrong  ← first error │",
                      result.stdout)
-    assert "0 correct" not in result.stdout and "1 wrong, 15 missing" in result.stdout
+    assert "0 correct" not in result.stdout and "1 wrong, 16 missing" in result.stdout
 
 
 def _env() -> dict[str, str]:
@@ -201,7 +201,8 @@ def test_template_lists_every_key(tmp_path: Path, capsys: pytest.CaptureFixture[
     text = out.read_text(encoding="utf-8")
     keys = [q.key for q in trace_spec(load_spec("mattmazur")).steps[0].quantities()[1:]]
     assert re.findall(r"^# (\w+) = ", text, flags=re.MULTILINE) == keys
-    assert "# delta1: a list of 2 numbers; δ1 = (W2ᵀ δ2) ⊙ a1 ⊙ (1 − a1)" in text
+    assert "# grad_a1: a list of 2 numbers; ∂C/∂a1 = W2ᵀ δ2" in text
+    assert "# delta1: a list of 2 numbers; δ1 = ∂C/∂a1 ⊙ a1 ⊙ (1 − a1)" in text
     assert "# W1_new: 2 rows of 2; W1' = W1 − η ∂C/∂W1" in text
 
 
@@ -215,7 +216,7 @@ def test_template_filled_in_grades_correct(tmp_path: Path,
     out.write_text(filled, encoding="utf-8")
     code, stdout, _ = run(capsys, "grade", str(out), "--format", "json")
     assert code == 0
-    assert json.loads(stdout)["summary"]["correct"] == 16
+    assert json.loads(stdout)["summary"]["correct"] == 17
 
 
 def test_template_of_a_spec_file_refers_to_it_relatively(tmp_path: Path,

@@ -241,10 +241,11 @@ def test_cli_round_prints_hand_work_and_its_drift() -> None:
     result = run_cli("step", "hankamber", "--round", "3", "--view", "neuron", "--width", "200")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    # --round 3 alone shows 3 fixed decimals; the numbers plugged in are the rounded ones
-    assert ("z2[1] = W2[1,1] a1[1] + W2[1,2] a1[2] + b2[1] = (−0.300)·0.332 + (−0.200)·0.525 + "
+    # --round 3 alone shows 3 fixed decimals; the numbers plugged in are the rounded ones, in the
+    # book's own conventions (w_ij rows, so W2[2,1] is w56; w ← w + η Err O)
+    assert ("z2[1] = W2[1,1] a1[1] + W2[2,1] a1[2] + b2[1] = (−0.300)·0.332 + (−0.200)·0.525 + "
             "0.100 = −0.105") in lines
-    assert "W2'[1,1] = W2[1,1] − η ∂C/∂W2[1,1] = −0.300 − 0.900·(−0.043) = −0.261" in lines
+    assert "W2'[1,1] = W2[1,1] + η·Err2[1] a1[1] = −0.300 + 0.900·0.131·0.332 = −0.261" in lines
     assert lines[-3] == f"── {DRIFT_TITLE}"
     assert lines[-1].startswith("Step 1: cost C = 0.138, exact 0.138396, drift −0.000396;")
 

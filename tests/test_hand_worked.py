@@ -196,6 +196,10 @@ class Engine:
             return self._unit_sample(self.Y, index)
         if kind == "delta":
             return self._unit_sample(grads.delta[layer], index)  # type: ignore[arg-type,index]
+        if kind == "grad_a" and layer is not None and layer < len(self.mlp.layers):
+            # hidden: ∂C_s/∂a_l = δ_{l+1} W_{l+1} in rows, with W_{l+1} from before the update
+            W_next = self.result.old[layer][0]
+            return self._unit_sample(grads.delta[layer + 1] @ W_next, index)  # type: ignore[operator]
         if kind == "grad_a":
             return self._unit_sample(self.mlp.loss.gradient(fwd.a[-1], self.Y), index)
         assert layer is not None

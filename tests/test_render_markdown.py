@@ -41,7 +41,7 @@ def test_sections_in_order_and_math_delimited() -> None:
 
 def test_views_and_notation() -> None:
     neuron = seed_markdown(view="neuron")
-    assert "W'^{(1)}_{11} &= W^{(1)}_{11} - \\eta" in neuron
+    assert "W'^{(1)}_{1,1} &= W^{(1)}_{1,1} - \\eta" in neuron  # two indices, separated
     assert "\\begin{bmatrix} 0.2 & 0.2 \\\\ 0.3 & 0.3 \\end{bmatrix} \\begin{bmatrix}" not in neuron
     assert "\\mathrm{net}^{(1)} &= W^{(1)} \\mathrm{out}^{(0)}" in seed_markdown(notation="net-out")
     assert "0.6650736395" in seed_markdown(precision=10)

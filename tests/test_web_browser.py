@@ -124,7 +124,7 @@ def shoot(page: Any, name: str) -> None:
 
 def test_step_through_the_seed_example_to_the_update(watched: Watched, base_url: str) -> None:
     page = open_page(watched, base_url, "#example=seed")
-    assert page.text_content("[data-testid=position]") == "1 / 17"
+    assert page.text_content("[data-testid=position]") == "1 / 18"  # ∂C/∂a1 is one of the 18
     step_to(page, "a2")
     assert result_value(page)[0][0] == pytest.approx(0.66507364, abs=1e-8)
     assert "0.665074" in page.text_content("[data-testid=result]")
@@ -187,7 +187,7 @@ def test_a_bad_edit_shows_the_servers_message(watched: Watched, base_url: str) -
     page.wait_for_selector("[data-testid=error]:not([hidden])")
     assert "softmax is only supported on the output layer" in page.text_content(
         "[data-testid=error]")
-    assert page.text_content("[data-testid=position]") == "1 / 17"  # the old trace stays
+    assert page.text_content("[data-testid=position]") == "1 / 18"  # the old trace stays
     watched.errors.clear()  # the 422 response itself is logged by Chromium as a failed load
 
 

@@ -35,7 +35,11 @@ SYMBOLS: dict[str, Notation] = {
     "grad_b": Notation("∂C/∂b{l}", "\\frac{{\\partial C}}{{\\partial b^{{({l})}}}}",
                        "gradient of the cost with respect to b{l}"),
     "grad_a": Notation("∂C/∂a{l}", "\\frac{{\\partial C}}{{\\partial a^{{({l})}}}}",
-                       "gradient of the cost with respect to the output a{l}"),
+                       "gradient of the cost with respect to the activation a{l}"),
+    # delta_convention = "error" (Mitchell, Han & Kamber): the error term and what reaches a_l
+    "err": Notation("Err{l}", "\\mathrm{{Err}}^{{({l})}}", "error term Err = −∂C/∂z of layer {l}"),
+    "err_a": Notation("−∂C/∂a{l}", "-\\frac{{\\partial C}}{{\\partial a^{{({l})}}}}",
+                      "error reaching the activation a{l}, −∂C/∂a{l}"),
     "y": Notation("y", "y", "target"),
     "C": Notation("C", "C", "cost"),
     "eta": Notation("η", "\\eta", "learning rate"),

@@ -66,7 +66,8 @@ def _check_name(kind: str, name: str, table: Mapping[str, object]) -> str:
 
 
 class LayerSpec(_Strict):
-    """One dense layer: explicit weights (n_out, n_in), optional bias, activation, trainable."""
+    """One dense layer: explicit weights ((n_out, n_in), or (n_in, n_out) with
+    ``weights_layout = "in_out"``), optional bias, activation, trainable."""
 
     weights: Matrix
     bias: Vector | None = None
@@ -83,11 +84,13 @@ class LayerSpec(_Strict):
     @classmethod
     def _rectangular(cls, value: Matrix) -> Matrix:
         if not value or not value[0]:
-            raise ValueError("weights must be a non-empty matrix [[...], ...] of shape (n_out, n_in)")
+            raise ValueError("weights must be a non-empty matrix [[...], ...]: one row per output "
+                             "(or per input with weights_layout = \"in_out\")")
         widths = {len(row) for row in value}
         if len(widths) != 1:
             raise ValueError(
-                f"weights rows have different lengths {sorted(widths)}; every row needs n_in entries"
+                f"weights rows have different lengths {sorted(widths)}; every row needs the same "
+                "number of entries"
             )
         return value
 
@@ -164,6 +167,9 @@ class Spec(_Strict):
     name: str | None = None
     description: str | None = None
     loss: str = "half_sse"
+    batch_reduction: Literal["mean", "sum"] = "mean"
+    weights_layout: Literal["out_in", "in_out"] = "out_in"
+    delta_convention: Literal["gradient", "error"] = "gradient"
     learning_rate: float = Field(default=0.1, gt=0.0)
     train_biases: bool = True
     dtype: Literal["float64", "float32"] = "float64"
@@ -251,7 +257,7 @@ class Spec(_Strict):
         if (self.layers is None) == (self.sizes is None):
             raise ValueError("give either 'layers' (explicit weights) or 'sizes' (with init, seed)")
         if self.layers is not None:
-            self._check_chain(self.layers)
+            self._check_chain(self.layers, self.weights_layout)
         activations = self.activation_names()
         if len(activations) != len(self.layer_sizes()) - 1:
             raise ValueError(
@@ -292,21 +298,14 @@ class Spec(_Strict):
                 )
 
     @staticmethod
-    def _check_chain(layers: list[LayerSpec]) -> None:
-        for l, layer in enumerate(layers, start=1):
-            n_out, n_in = len(layer.weights), len(layer.weights[0])
-            if l > 1:
-                expected = len(layers[l - 2].weights)
-                if n_in != expected:
-                    raise ValueError(
-                        f"layers[{l - 1}].weights has shape ({n_out}, {n_in}) but layer {l - 1} "
-                        f"has {expected} outputs; expected shape ({n_out}, {expected})"
-                    )
-            if layer.bias is not None and len(layer.bias) != n_out:
-                raise ValueError(
-                    f"layers[{l - 1}].bias has {len(layer.bias)} entries; layer {l} has "
-                    f"{n_out} outputs, so expected {n_out}"
-                )
+    def _check_chain(layers: list[LayerSpec], layout: str) -> None:
+        problem = _chain_problem(layers, layout)
+        if problem is None:
+            return
+        other = "in_out" if layout == "out_in" else "out_in"
+        if _chain_problem(layers, other) is None:
+            problem += f"; did you mean weights_layout = \"{other}\"?"
+        raise ValueError(problem)
 
     def _check_loss_fits(self, output_activation: str) -> None:
         if get_loss(self.loss).needs_probabilities and not ACTIVATIONS[output_activation].probabilities:
@@ -340,7 +339,8 @@ class Spec(_Strict):
         if self.sizes is not None:
             return list(self.sizes)
         assert self.layers is not None
-        return [len(self.layers[0].weights[0])] + [len(layer.weights) for layer in self.layers]
+        shapes = [_shape(layer.weights, self.weights_layout) for layer in self.layers]
+        return [shapes[0][1]] + [n_out for n_out, _ in shapes]
 
     def activation_names(self) -> list[str]:
         """One activation name per layer."""
@@ -357,22 +357,20 @@ class Spec(_Strict):
         """The engine's network for this spec, in the spec's dtype."""
         dtype = np.dtype(self.dtype)
         if self.layers is not None:
-            layers = [
-                Layer(
-                    np.array(ls.weights, dtype=dtype),
-                    np.array(ls.bias if ls.bias is not None else [0.0] * len(ls.weights), dtype=dtype),
-                    _activation(ls.activation, ls.slope),
-                    ls.trainable,
-                )
-                for ls in self.layers
-            ]
+            layers = []
+            for ls in self.layers:
+                W = np.array(ls.weights, dtype=dtype)
+                W = np.ascontiguousarray(W.T) if self.weights_layout == "in_out" else W  # (n_out, n_in)
+                bias = ls.bias if ls.bias is not None else [0.0] * W.shape[0]
+                layers.append(Layer(W, np.array(bias, dtype=dtype), _activation(ls.activation, ls.slope),
+                                    ls.trainable))
         else:
             params = init_weights(self.layer_sizes(), self.init, self.seed, dtype)
             layers = [
                 Layer(W, b, _activation(name, None))
                 for (W, b), name in zip(params, self.activation_names(), strict=True)
             ]
-        return MLP(layers, get_loss(self.loss), self.train_biases)
+        return MLP(layers, get_loss(self.loss), self.train_biases, self.batch_reduction)
 
     def with_options(self, options: Mapping[str, tuple[str, object]]) -> Spec:
         """This spec with command-line options set on its fields, validated by the same model.
@@ -417,6 +415,75 @@ class Spec(_Strict):
             as_rows(self.data.input, "data.input").astype(dtype),
             as_rows(self.data.target, "data.target").astype(dtype),
         )
+
+
+def _shape(weights: Matrix, layout: str) -> tuple[int, int]:
+    """(n_out, n_in) of weights written in ``layout``: rows are outputs ("out_in") or inputs."""
+    rows, columns = len(weights), len(weights[0])
+    return (rows, columns) if layout == "out_in" else (columns, rows)
+
+
+def _chain_problem(layers: list[LayerSpec], layout: str) -> str | None:
+    """Why the layers' weights (and biases) do not chain when read in ``layout``, or None."""
+    written = "(n_out, n_in)" if layout == "out_in" else "(n_in, n_out)"
+    for l, layer in enumerate(layers, start=1):
+        n_out, n_in = _shape(layer.weights, layout)
+        shape = (n_out, n_in) if layout == "out_in" else (n_in, n_out)
+        if l > 1:
+            expected = _shape(layers[l - 2].weights, layout)[0]
+            if n_in != expected:
+                want = (n_out, expected) if layout == "out_in" else (expected, n_out)
+                return (f"layers[{l - 1}].weights has shape {shape} but layer {l - 1} has {expected} "
+                        f"outputs; expected shape {want}, written {written}")
+        if layer.bias is not None and len(layer.bias) != n_out:
+            return (f"layers[{l - 1}].bias has {len(layer.bias)} entries; layer {l} has {n_out} "
+                    f"outputs, so expected {n_out}")
+    return None
+
+
+# Which commands read a field. A field a spec sets that its command does not read gets one warning
+# line on stderr (``unread_fields``): no spec field is ever silently ignored. Fields not listed
+# here (the network, its loss and data) are read by every command that takes a spec.
+FIELD_READERS: dict[str, tuple[str, ...]] = {
+    "steps": ("step", "draw"),
+    "learning_rate": ("step", "draw", "train"),
+    "optimizer": ("step", "draw", "train"),
+    "batch_reduction": ("step", "check", "draw"),  # train's fast trainer takes the batch mean
+    "delta_convention": ("step", "draw"),
+    "training.batch_size": ("step", "draw", "train"),
+    "training.shuffle": ("train",),  # step takes its batches in order: shuffle = false
+    "training.epochs": ("train",),
+    "training.dataset": ("train",),
+    "training.validation_split": ("train",),
+    "training.seed": ("train",),
+    "training.samples": ("train",),
+    "training.noise": ("train",),
+}
+
+
+def unread_fields(spec: Spec, command: str) -> str | None:
+    """One warning line naming the fields the spec sets that ``command`` does not read
+    (FIELD_READERS), or None. One line, so a spec written for several commands (a built-in
+    example with a [training] table for train) says it once."""
+    given = set(spec.model_fields_set) | {f"training.{name}" for name in spec.training.model_fields_set}
+    unread: list[str] = []
+    readers: set[str] = set()
+    for field, read_by in FIELD_READERS.items():
+        if field not in given or command in read_by:
+            continue
+        if field == "training.shuffle" and command == "step" and not spec.training.shuffle:
+            continue  # shuffle = false is what step does
+        if field == "batch_reduction" and spec.batch_reduction == "mean":
+            continue  # the mean is what every command does
+        unread.append(field)
+        readers.update(read_by)
+    if not unread:
+        return None
+    shuffle = ("; step takes each batch in order (shuffle = false)"
+               if "training.shuffle" in unread and command == "step" else "")
+    commands = ", ".join(f"`gradtrace {name}`" for name in sorted(readers))
+    return (f"warning: {spec.source}: `gradtrace {command}` does not use {', '.join(unread)}"
+            f"{shuffle} (they are for {commands})")
 
 
 def _activation(name: str, slope: float | None) -> Any:
@@ -688,8 +755,16 @@ def _unknown_field(loc: tuple[int | str, ...]) -> str:
             model = lists[0] if lists else model
     # a long unknown name is echoed once, in unknown_name's message, not also in the path
     where = field_path(loc if len(str(loc[-1])) <= ECHO_LIMIT else loc[:-1])
-    message = unknown_name("field", str(loc[-1]), model.model_fields)
+    if len(str(loc[-1])) > 2 * ECHO_LIMIT and len(model.model_fields) > _LISTED_FIELDS:
+        # no field name is that long, so it is no typo: the line stays short, the README lists them
+        message = (f"unknown field {shorten(loc[-1])}; no field is that long, see README "
+                   f"\"Spec format\" for the {len(model.model_fields)} fields")
+    else:
+        message = unknown_name("field", str(loc[-1]), model.model_fields)
     return f"{where}: {message}" if where else message
+
+
+_LISTED_FIELDS = 12  # more than this and a line listing them all is too long beside a long name
 
 
 def _is_model(candidate: object) -> bool:

@@ -35,12 +35,19 @@ def trace_spec(spec: Spec, steps: int | None = None, name: str | None = None,
         with np.errstate(all="ignore"):
             trace, _ = trace_steps(
                 spec.build_mlp(), X, Y, optimizer or spec.build_optimizer(), steps or spec.steps,
-                name=name or spec.name, round_to=spec.round,
+                name=name or spec.name, round_to=spec.round, batch_size=step_batch_size(spec),
+                weights_layout=spec.weights_layout, delta_convention=spec.delta_convention,
             )
     except LimitError as error:
         raise LimitError(f"{spec.source}: {error}") from None
     check_finite(trace, spec.source)
     return trace
+
+
+def step_batch_size(spec: Spec) -> int | None:
+    """[training] batch_size when the spec sets it (each step then takes the next batch in
+    order), else None: every step takes all the data, as the default batch of 32 would not say."""
+    return spec.training.batch_size if "batch_size" in spec.training.model_fields_set else None
 
 
 def check_finite(trace: Trace, source: str) -> None:

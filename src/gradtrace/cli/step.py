@@ -22,7 +22,7 @@ from gradtrace.errors import GradientCheckError, GradtraceError, SpecError
 from gradtrace.io import PDF, TEXT, atomic_write_bytes, atomic_write_text, check_output
 from gradtrace.render import text as text_renderer
 from gradtrace.render.options import RenderOptions, renderer
-from gradtrace.spec import MAX_ROUND_DECIMALS, Spec, example_names, load_spec
+from gradtrace.spec import MAX_ROUND_DECIMALS, Spec, example_names, load_spec, unread_fields
 from gradtrace.trace.model import Trace
 from gradtrace.workflow import check_spec, parameter_count, trace_spec
 
@@ -78,6 +78,14 @@ def with_options(spec: Spec, command: str, options: Mapping[str, tuple[str, obje
         if error.field is None or not error.field.startswith("--"):
             raise
         raise SpecError(f"{error} (see `gradtrace {command} --help`)") from None
+
+
+def warn_unread(spec: Spec, command: str) -> None:
+    """One line on stderr naming the fields the spec sets that this command does not read
+    (after a successful run, so that bad input still gets exactly one line: its error)."""
+    line = unread_fields(spec, command)
+    if line is not None:
+        print(line, file=sys.stderr)
 
 
 def stdout_console(width: int | None = None) -> Console:
@@ -171,18 +179,20 @@ def step(
     )
     if fmt is Format.text and output is None:
         text_renderer.write(trace, stdout_console(options.width), options)
-        return
-    result = interactive_page(trace) if interactive else renderer(fmt.value)(trace, options)
-    if output is not None:
-        if isinstance(result, bytes):
-            atomic_write_bytes(output, result)
-        else:
-            atomic_write_text(output, result)
-        print(f"wrote {output}", file=sys.stderr)
-    elif isinstance(result, bytes):
-        sys.stdout.buffer.write(result)
     else:
-        sys.stdout.write(result)
+        result = interactive_page(trace) if interactive else renderer(fmt.value)(trace, options)
+        if output is not None:
+            if isinstance(result, bytes):
+                atomic_write_bytes(output, result)
+            else:
+                atomic_write_text(output, result)
+            print(f"wrote {output}", file=sys.stderr)
+        elif isinstance(result, bytes):
+            sys.stdout.buffer.write(result)
+        else:
+            sys.stdout.write(result)
+    # after the work: a run that fails says one thing, its error
+    warn_unread(loaded, "step")
 
 
 def interactive_page(trace: Trace) -> str:
@@ -218,7 +228,7 @@ def check(
     from rich.progress import Progress  # late: `gradtrace step` need not load them
     from rich.table import Table
 
-    loaded = load_spec(spec)
+    loaded = load_spec(spec)  # no unread-field warning: a check reads the network, loss and data
     console = stdout_console()
     total = parameter_count(loaded.build_mlp())
     with Progress(*Progress.get_default_columns(), console=Console(stderr=True),

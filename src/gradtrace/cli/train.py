@@ -33,7 +33,7 @@ from gradtrace.io import (
     write_stdout,
 )
 from gradtrace.network import EpochLog, Network, progress_due
-from gradtrace.spec import Spec, load_spec
+from gradtrace.spec import Spec, load_spec, unread_fields
 
 # Grid points per axis of the decision-boundary plot.
 BOUNDARY_RESOLUTION = 200
@@ -245,6 +245,9 @@ def train(
     if boundary is not None:
         plot_boundary(net, X, Y, boundary)
         out.line(f"wrote {boundary}")
+    unread = unread_fields(model_spec, "train")  # after the run: a failing one says one thing
+    if unread is not None:
+        print(unread, file=sys.stderr)
 
 
 def _resumed_epochs(output: Path | None, resume: bool) -> int:

@@ -22,7 +22,15 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from gradtrace.core.network import MLP, Forward, Layer, backward, forward, per_sample_cost
+from gradtrace.core.network import (
+    MLP,
+    Forward,
+    Layer,
+    backward,
+    forward,
+    per_sample_cost,
+    reduce_costs,
+)
 
 Array = NDArray[np.floating]
 
@@ -61,8 +69,8 @@ class GradientComparison:
 
 
 def batch_cost(mlp: MLP, X: Array, Y: Array) -> float:
-    """C = (1/m) Σ_s C_s at the network's current parameters."""
-    return float(np.mean(per_sample_cost(mlp, forward(mlp, X), Y)))
+    """C = (1/m) Σ_s C_s (or Σ_s C_s, by the network's batch_reduction) at its current parameters."""
+    return float(reduce_costs(per_sample_cost(mlp, forward(mlp, X), Y), mlp.batch_reduction))
 
 
 Progress = Callable[[int], None]  # called with how many entries were just estimated
@@ -73,7 +81,7 @@ def as_float64(mlp: MLP) -> MLP:
     return MLP(
         [Layer(np.array(ly.W, dtype=np.float64), np.array(ly.b, dtype=np.float64), ly.activation,
                ly.trainable) for ly in mlp.layers],
-        mlp.loss, mlp.train_biases,
+        mlp.loss, mlp.train_biases, mlp.batch_reduction,
     )
 
 
@@ -106,7 +114,8 @@ def _costs_from(mlp: MLP, l: int, z: Array, Y: Array) -> Array:
         rows = below.activation.forward(rows) @ above.W.T + above.b  # (k m, n_next)
     Y_rows = np.broadcast_to(Y, (k, *Y.shape)).reshape(k * m, -1)
     output = Forward([layers[-1].activation.forward(rows)], [rows])  # per_sample_cost reads a_L, z_L
-    costs: Array = per_sample_cost(mlp, output, Y_rows).reshape(k, m).mean(axis=1)  # (k,)
+    costs: Array = reduce_costs(per_sample_cost(mlp, output, Y_rows).reshape(k, m),
+                                mlp.batch_reduction, axis=1)  # (k,)
     return costs
 
 

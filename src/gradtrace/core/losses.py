@@ -82,6 +82,28 @@ def _half_sse_linear(z: Array, a: Array, y: Array, delta: Array, work: Array, ro
     return 0.5 * np.vdot(delta, delta)
 
 
+# ---- the sum of squared errors ----------------------------------------------------------------
+
+def sse(a: Array, y: Array) -> Array:
+    """C_s = Σ_k (y_k - a_k)²  (no ½: torch.nn.MSELoss(reduction='sum') over one sample's units)."""
+    result: Array = np.sum((y - a) ** 2, axis=-1)
+    return result
+
+
+def sse_gradient(a: Array, y: Array) -> Array:
+    """dC_s/da = 2(a - y)."""
+    result: Array = 2.0 * (a - y)
+    return result
+
+
+def _sse_linear(z: Array, a: Array, y: Array, delta: Array, work: Array, row: Array) -> StepLoss:
+    np.copyto(a, z)
+    np.subtract(a, y, out=delta)
+    loss_sum: StepLoss = np.vdot(delta, delta)
+    delta *= 2.0  # 2(a - y)
+    return loss_sum
+
+
 # ---- mean squared error -------------------------------------------------------------------------
 
 def mse(a: Array, y: Array) -> Array:
@@ -243,6 +265,10 @@ def cross_entropy_target_problem(Y: Array, name: str = "targets") -> str | None:
 class Loss:
     """Everything about one loss: maths, fused forms, fast output steps, trace formulas, words.
 
+    ``denominator(m, n)`` is the constant under the batch mean's sum: m times the per-sample
+    constant (2m for half_sse, m n for mse); the trace prints the two factors apart,
+    (1/m) · (1/denominator(1, n)) · Σ.
+
     ``fused_activation`` names the output activation with which the loss has a simpler, stable
     delta (``fused_delta``) and cost from z (``cost_from_logits``). ``fast_outputs`` maps an output
     activation to the in-place step the fast trainer uses. The trace prints
@@ -286,6 +312,12 @@ LOSSES: dict[str, Loss] = {
         words="half the sum of squared errors",
         denominator=lambda m, n: 2 * m, summand=lambda y, a, times: square(sub(y, a)),
         gradient_formula=lambda y, a, n, times: sub(a, y),
+    ),
+    "sse": Loss(
+        name="sse", cost=sse, gradient=sse_gradient, fast_outputs={"linear": _sse_linear},
+        words="the sum of squared errors",
+        denominator=lambda m, n: m, summand=lambda y, a, times: square(sub(y, a)),
+        gradient_formula=lambda y, a, n, times: mul(Num(2.0, "2"), sub(a, y)),
     ),
     "mse": Loss(
         name="mse", cost=mse, gradient=mse_gradient, fast_outputs={"linear": _mse_linear},

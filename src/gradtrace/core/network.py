@@ -1,15 +1,18 @@
 """The multilayer perceptron and backpropagation, vectorised over a batch.
 
 Notation: rows are samples. a0 = X (m, n_0); for layer l = 1..L: z_l = a_{l-1} W_lᵀ + b_l (m, n_l),
-a_l = σ_l(z_l); delta_l = dC_s/dz_l per sample (m, n_l); grad_W_l = (1/m) delta_lᵀ a_{l-1}
-(n_l, n_{l-1}); grad_b_l = mean over samples of delta_l (n_l,). This is the textbook column-vector
-form z = W a + b with every matrix transposed so that samples are rows.
+a_l = σ_l(z_l); delta_l = dC_s/dz_l per sample (m, n_l). The batch cost reduces the per-sample
+costs by the network's ``batch_reduction``: C = (1/m) Σ_s C_s ("mean") or C = Σ_s C_s ("sum"), and
+so do the gradients: grad_W_l = r delta_lᵀ a_{l-1} (n_l, n_{l-1}), grad_b_l = r Σ_s delta_l (n_l,)
+with r = 1/m or 1. This is the textbook column-vector form z = W a + b with every matrix
+transposed so that samples are rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -18,6 +21,20 @@ from gradtrace.core.activations import Activation
 from gradtrace.core.losses import Loss
 
 Array = NDArray[np.floating]
+# How the per-sample costs of a batch become one cost: their mean (1/m) Σ_s, or their sum Σ_s.
+BatchReduction = Literal["mean", "sum"]
+BATCH_REDUCTIONS: tuple[BatchReduction, ...] = ("mean", "sum")
+
+
+def reduce_costs(per_sample: Array, reduction: BatchReduction, axis: int | None = None) -> Array:
+    """C = (1/m) Σ_s C_s ("mean") or Σ_s C_s ("sum") along ``axis``."""
+    reduce = np.mean if reduction == "mean" else np.sum
+    return np.asarray(reduce(per_sample, axis=axis))
+
+
+def batch_scale(m: int, reduction: BatchReduction) -> float:
+    """The factor r in C = r Σ_s C_s: 1/m for the mean, 1 for the sum."""
+    return 1.0 / m if reduction == "mean" else 1.0
 
 # Applied to each quantity where it is produced, before the next quantity uses it (hand rounding);
 # None computes exactly.
@@ -68,11 +85,13 @@ class Layer:
 
 @dataclass
 class MLP:
-    """Layers, a loss, and whether biases train (``train_biases=False`` keeps every b fixed)."""
+    """Layers, a loss, whether biases train (``train_biases=False`` keeps every b fixed), and
+    whether the batch cost is the mean or the sum of the per-sample costs."""
 
     layers: list[Layer]
     loss: Loss
     train_biases: bool = True
+    batch_reduction: BatchReduction = "mean"
 
     @property
     def sizes(self) -> list[int]:
@@ -92,6 +111,7 @@ class MLP:
             [Layer(ly.W.copy(), ly.b.copy(), ly.activation, ly.trainable) for ly in self.layers],
             self.loss,
             self.train_biases,
+            self.batch_reduction,
         )
 
 
@@ -105,16 +125,18 @@ class Forward:
 
 @dataclass
 class Gradients:
-    """Per-sample deltas and batch-mean gradients, indexed by layer (index 0 unused)."""
+    """Per-sample deltas and batch gradients (mean or sum), indexed by layer (index 0 unused)."""
 
     delta: list[Array | None]
     grad_W: list[Array | None]
     grad_b: list[Array | None]
     per_sample_cost: Array = field(default_factory=lambda: np.zeros(0))
+    batch_reduction: BatchReduction = "mean"
 
     @property
     def cost(self) -> float:
-        return float(np.mean(self.per_sample_cost))
+        """C = (1/m) Σ_s C_s, or Σ_s C_s with the "sum" reduction."""
+        return float(reduce_costs(self.per_sample_cost, self.batch_reduction))
 
 
 def forward(mlp: MLP, X: Array, rounder: Rounder | None = None) -> Forward:
@@ -155,12 +177,13 @@ def backward(mlp: MLP, fwd: Forward, Y: Array, rounder: Rounder | None = None) -
     """Backpropagation with the weights *before* any update.
 
     delta_L from the loss; delta_l = σ_l'(z_l) ⊙ (delta_{l+1} W_{l+1}) for l < L;
-    grad_W_l = (1/m) delta_lᵀ a_{l-1}; grad_b_l = mean_s delta_l. With ``rounder`` each of
-    them (and C_s, dC/da_L) is rounded where it is produced, before the next one uses it.
+    grad_W_l = r delta_lᵀ a_{l-1}; grad_b_l = r Σ_s delta_l, with r = 1/m (mean) or 1 (sum).
+    With ``rounder`` each of them (and C_s, dC/da_L) is rounded where it is produced, before the
+    next one uses it.
     """
     keep = rounder or _keep
     L = len(mlp.layers)
-    m = fwd.a[0].shape[0]
+    scale = batch_scale(fwd.a[0].shape[0], mlp.batch_reduction)
     delta: list[Array | None] = [None] * (L + 1)
     grad_W: list[Array | None] = [None] * (L + 1)
     grad_b: list[Array | None] = [None] * (L + 1)
@@ -168,8 +191,8 @@ def backward(mlp: MLP, fwd: Forward, Y: Array, rounder: Rounder | None = None) -
     for l in range(L, 0, -1):
         d = delta[l]
         assert d is not None
-        grad_W[l] = keep((d.T @ fwd.a[l - 1]) / m)  # (n_l, n_{l-1})
-        grad_b[l] = keep(d.mean(axis=0))  # (n_l,)
+        grad_W[l] = keep((d.T @ fwd.a[l - 1]) * scale)  # (n_l, n_{l-1})
+        grad_b[l] = keep(d.sum(axis=0) * scale)  # (n_l,)
         if l > 1:
             z_prev = fwd.z[l - 1]
             assert z_prev is not None
@@ -178,7 +201,8 @@ def backward(mlp: MLP, fwd: Forward, Y: Array, rounder: Rounder | None = None) -
             grad_a_prev = d @ mlp.layers[l - 1].W  # (m, n_{l-1})
             delta[l - 1] = keep(
                 mlp.layers[l - 2].activation.backward(z_prev, fwd.a[l - 1], grad_a_prev))
-    return Gradients(delta, grad_W, grad_b, keep(per_sample_cost(mlp, fwd, Y)))
+    return Gradients(delta, grad_W, grad_b, keep(per_sample_cost(mlp, fwd, Y)),
+                     mlp.batch_reduction)
 
 
 def trains(mlp: MLP, layer_index: int, parameter: str) -> bool:

@@ -11,6 +11,7 @@ from gradtrace.errors import SpecError, unknown_name
 from gradtrace.grade.answers import Answer, AnswerSheet
 from gradtrace.grade.engine import Array
 from gradtrace.grade.given import position
+from gradtrace.trace.explain import hidden_grad_a
 from gradtrace.trace.model import Step
 
 
@@ -35,8 +36,8 @@ def exact_values(step: Step) -> dict[str, Array]:
         values[f"grad_a{L}"] = grad_a
     for l in range(L, 0, -1):
         back = step.backward_of(l)
-        if l < L and back.grad_a is not None:  # ∂C/∂a of a hidden layer, where the trace has it
-            values[f"grad_a{l}"] = back.grad_a
+        if l < L:  # ∂C/∂a_l = W_{l+1}ᵀ δ_{l+1}, the trace's own quantity before δ_l
+            values[f"grad_a{l}"] = hidden_grad_a(step, l)
         values[f"delta{l}"], values[f"grad_W{l}"], values[f"grad_b{l}"] = (
             back.delta, back.grad_W, back.grad_b)
     if any(update.state for update in step.update):

@@ -19,7 +19,6 @@ from gradtrace.render.wording import (
     GIVEN_INTRO,
     GIVEN_TITLE,
     NETWORK_CAPTION,
-    PHASE_INTROS,
     PHASE_TITLES,
     UPDATES_CAPTION,
     blocks,
@@ -28,6 +27,7 @@ from gradtrace.render.wording import (
     heading,
     math_style,
     note,
+    phase_intro,
     sections,
     title,
 )
@@ -66,6 +66,7 @@ pre.latex { white-space: pre-wrap; font-size: .85rem; }
 
 def render(trace: Trace, options: RenderOptions) -> str:
     """The whole trace as one HTML document."""
+    options = options.for_trace(trace)
     heading_text = html.escape(title(trace, options))
     body = "\n".join(_steps(trace, options, 2))
     return (
@@ -80,6 +81,7 @@ def render(trace: Trace, options: RenderOptions) -> str:
 
 def fragment(trace: Trace, options: RenderOptions) -> str:
     """The derivation as an HTML fragment with scoped styles (for a notebook's output area)."""
+    options = options.for_trace(trace)
     scoped = " ".join(f".gradtrace-trace {rule}" for rule in FRAGMENT_RULES)
     body = "\n".join(_steps(trace, options, 3))
     return f'<div class="gradtrace-trace">\n<style>{scoped}</style>\n{body}\n</div>'
@@ -117,7 +119,7 @@ def _steps(trace: Trace, options: RenderOptions, level: int) -> Iterator[str]:
         for phase, quantities in sections(step):
             yield (f'<section class="phase" id="{phase}-{step.index + 1}">\n'
                    f"<{h_phase}>{PHASE_TITLES[phase]}</{h_phase}>\n"
-                   f'<p class="intro">{html.escape(PHASE_INTROS[phase])}</p>')
+                   f'<p class="intro">{html.escape(phase_intro(phase, step.network))}</p>')
             for quantity in quantities:
                 yield _quantity_html(quantity, options, h_quantity)
             if phase == "update":

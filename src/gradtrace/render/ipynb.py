@@ -19,7 +19,13 @@ from gradtrace.render import diagram
 from gradtrace.render.markdown import describe, drift_section, escape, quantity_lines
 from gradtrace.render.markdown import render as render_markdown
 from gradtrace.render.options import RenderOptions
-from gradtrace.render.wording import NETWORK_CAPTION, PHASE_INTROS, PHASE_TITLES, sections, title
+from gradtrace.render.wording import (
+    NETWORK_CAPTION,
+    PHASE_TITLES,
+    phase_intro,
+    sections,
+    title,
+)
 from gradtrace.trace.model import Array, Quantity, Step, Trace
 
 
@@ -63,6 +69,7 @@ def _code(quantity: Quantity, step: Step) -> str:
     """numpy that recomputes one quantity (column view), then prints it."""
     key, l = quantity.key, quantity.layer or 0  # layer None only for the cost
     L = len(step.network.layers)
+    reduction = step.network.batch_reduction  # "mean" or "sum": numpy's method of that name
     if key == "a0":
         body = "a0 = X.T  # (n_0, m)"
     elif quantity.kind == "z":
@@ -70,7 +77,10 @@ def _code(quantity: Quantity, step: Step) -> str:
     elif quantity.kind == "a":
         body = f"a{l} = act{l}.forward(z{l}.T).T  # the engine works on rows: transpose in and out"
     elif key == "cost":
-        body = f"cost = loss.cost(a{L}.T, Y).mean()  # the mean over samples of each sample's cost"
+        body = (f"cost = loss.cost(a{L}.T, Y).{reduction}()  # the {reduction} over samples of each "
+                "sample's cost")
+    elif quantity.kind == "grad_a" and l < L:
+        body = f"grad_a{l} = W{l + 1}.T @ delta{l + 1}  # (n_{l}, m), W{l + 1} before the update"
     elif quantity.kind == "grad_a":
         body = f"grad_a{L} = loss.gradient(a{L}.T, Y).T  # dC_s/da per sample"
     elif quantity.kind == "delta" and l == L:
@@ -78,12 +88,13 @@ def _code(quantity: Quantity, step: Step) -> str:
                 if step.backward_of(L).grad_a is None else
                 f"delta{L} = act{L}.backward(z{L}.T, a{L}.T, grad_a{L}.T).T")
     elif quantity.kind == "delta":
-        body = (f"delta{l} = act{l}.backward(z{l}.T, a{l}.T, (W{l + 1}.T @ delta{l + 1}).T).T"
-                f"  # (W{l + 1}ᵀ δ{l + 1}) ⊙ σ'(z{l})")
+        body = (f"delta{l} = act{l}.backward(z{l}.T, a{l}.T, grad_a{l}.T).T"
+                f"  # ∂C/∂a{l} ⊙ σ'(z{l})")
     elif quantity.kind == "grad_W":
-        body = f"grad_W{l} = delta{l} @ a{l - 1}.T / m  # the mean over the batch of δ aᵀ"
+        over_m = " / m" if reduction == "mean" else ""
+        body = f"grad_W{l} = delta{l} @ a{l - 1}.T{over_m}  # the {reduction} over the batch of δ aᵀ"
     elif quantity.kind == "grad_b":
-        body = f"grad_b{l} = delta{l}.mean(axis=1)  # the mean of δ over the samples"
+        body = f"grad_b{l} = delta{l}.{reduction}(axis=1)  # the {reduction} of δ over the samples"
     else:
         body = _update_code(quantity, step)
     return f"{body}\nprint({key!r}, '=')\nprint({key})"
@@ -130,6 +141,7 @@ print("train_step agrees with every update above")"""
 
 def render(trace: Trace, options: RenderOptions) -> str:
     """The notebook as JSON text (nbformat 4), for the first step of the trace."""
+    options = options.for_trace(trace)
     step = trace.steps[0]
     cells: list[NotebookNode] = [
         nbformat.v4.new_markdown_cell(
@@ -142,7 +154,7 @@ def render(trace: Trace, options: RenderOptions) -> str:
     optimizer = _optimizer_code(step)
     for phase, quantities in sections(step):
         cells.append(nbformat.v4.new_markdown_cell(
-            f"## {PHASE_TITLES[phase]}\n\n{escape(PHASE_INTROS[phase])}"))
+            f"## {PHASE_TITLES[phase]}\n\n{escape(phase_intro(phase, step.network))}"))
         if phase == "update" and optimizer:
             cells.append(nbformat.v4.new_code_cell(optimizer))
         for quantity in quantities:

@@ -16,7 +16,6 @@ from gradtrace.render.wording import (
     DRIFT_TITLE,
     GIVEN_INTRO,
     GIVEN_TITLE,
-    PHASE_INTROS,
     PHASE_TITLES,
     blocks,
     drift_lines,
@@ -24,6 +23,7 @@ from gradtrace.render.wording import (
     heading,
     math_style,
     note,
+    phase_intro,
     sections,
     title,
 )
@@ -69,6 +69,7 @@ def display(latex: str) -> str:
 
 def render(trace: Trace, options: RenderOptions) -> str:
     """The whole trace as GitHub-flavoured Markdown."""
+    options = options.for_trace(trace)
     lines = [f"# {escape(title(trace, options))}", ""]
     several = len(trace.steps) > 1
     for step in trace.steps:
@@ -92,7 +93,7 @@ def _step(step: Step, options: RenderOptions, level: str, several: bool) -> list
     lines += [escape(describe(step)), "", f"{level} {GIVEN_TITLE}", "", GIVEN_INTRO, "",
               display(aligned(given(step), math_style(options), compact=True)), ""]
     for phase, quantities in sections(step):
-        lines += [f"{level} {PHASE_TITLES[phase]}", "", escape(PHASE_INTROS[phase]), ""]
+        lines += [f"{level} {PHASE_TITLES[phase]}", "", escape(phase_intro(phase, step.network)), ""]
         for quantity in quantities:
             lines += quantity_lines(quantity, options, f"{level}#")
     return lines

@@ -1,6 +1,9 @@
 """Print an expression tree as plain text or LaTeX, by name (formula) or by value (numbers).
 
-Notation as the symbol table (gradtrace.notation) gives it; indices 1-based.
+Notation as the symbol table (gradtrace.notation) gives it; indices 1-based. The trace is stored in
+the column view (z = W a + b, W (n_out, n_in)); ``MathStyle.layout = "in_out"`` shows it in the row
+view of X·W courses instead, here and nowhere else: every matrix transposed, every matrix product
+reversed, (W a)ᵀ = aᵀ Wᵀ, so z1 = W1 a0 + b1 prints as z1 = a0 W1 + b1 with W1 (n_in, n_out).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from gradtrace.trace.expr import Expr, Num, Op, Sym, Value
 from gradtrace.trace.model import Equation
 
 Style = Literal["text", "latex"]
+Layout = Literal["out_in", "in_out"]  # column view (the trace's own) or the row view of X·W
 
 # Binding strength: higher binds tighter; an argument weaker than its operator gets parentheses.
 # ⊙ binds tighter than a matrix product on paper, so (W2ᵀ δ2) ⊙ σ'(z1) keeps its parentheses.
@@ -36,13 +40,27 @@ LATEX_FUNCTIONS = {
 @dataclass(frozen=True)
 class MathStyle:
     """How to print: text or LaTeX, symbols or numbers, significant digits (or, when
-    ``decimals`` is set, that many fixed decimal places), naming scheme."""
+    ``decimals`` is set, that many fixed decimal places), naming scheme, and the layout (column
+    view z = W a + b, or the row view z = a W + b)."""
 
     style: Style = "text"
     numbers: bool = False
     precision: int = 6
     naming: Naming = "textbook"
     decimals: int | None = None
+    layout: Layout = "out_in"
+
+
+def shown(value: Value, layout: Layout) -> Value:
+    """A stored value as the layout shows it: a matrix transposed in the row view."""
+    if layout == "out_in" or isinstance(value, float):
+        return value
+    return tuple(zip(*value, strict=True))
+
+
+def shown_index(index: tuple[int, ...], layout: Layout) -> tuple[int, ...]:
+    """(row, column) of a stored entry as the layout shows it: swapped in the row view."""
+    return index[::-1] if layout == "in_out" and len(index) == 2 else index
 
 
 FIXED_UP_TO = 1e15
@@ -70,6 +88,7 @@ def number(value: float, precision: int, style: Style = "text", decimals: int | 
 
 def matrix(value: Value, ms: MathStyle) -> str:
     """A matrix: [1 2; 3 4] in text, a bmatrix in LaTeX; a 1x1 matrix as its number."""
+    value = shown(value, ms.layout)
     if isinstance(value, float):
         return number(value, ms.precision, ms.style, ms.decimals)
     if len(value) == 1 and len(value[0]) == 1:
@@ -83,25 +102,36 @@ def matrix(value: Value, ms: MathStyle) -> str:
 
 
 def symbol(node: Sym, ms: MathStyle) -> str:
-    """The name of a quantity or of one of its entries: z1[2], W1[1,2], ∂C/∂W1[1,2] (text)."""
+    """The name of a quantity or of one of its entries: z1[2], W1[1,2], ∂C/∂W1[1,2] (text).
+
+    Two indices are always separated (W1[2,1], W^{(1)}_{2,1}): 21 could be one index or two.
+    """
     kind = node.kind
-    if ms.naming == "net-out" and kind in notation.NET_OUT:
+    net_out = ms.naming == "net-out"
+    if net_out and kind in notation.NET_OUT:
         base_text = f"{notation.NET_OUT[kind]}{'' if node.layer is None else node.layer}"
         base_latex = f"\\mathrm{{{notation.NET_OUT[kind]}}}^{{({node.layer})}}"
+    elif net_out and kind in ("grad_a", "err_a"):  # ∂C/∂out2: named as the quantity is shown
+        sign = "−" if kind == "err_a" else ""
+        base_text = f"{sign}∂C/∂out{'' if node.layer is None else node.layer}"
+        base_latex = ("-" if kind == "err_a" else "") + (
+            f"\\frac{{\\partial C}}{{\\partial \\mathrm{{out}}^{{({node.layer})}}}}")
     else:
         base_text = notation.text(kind, node.layer)
         base_latex = notation.latex(kind, node.layer)
+    index = None if node.index is None else shown_index(node.index, ms.layout)
     if ms.style == "text":
-        return base_text + (f"[{','.join(map(str, node.index))}]" if node.index else "")
-    if not node.index:
+        return base_text + (f"[{','.join(map(str, index))}]" if index else "")
+    if not index:
         return base_latex
-    subscript = "".join(map(str, node.index)) if all(i < 10 for i in node.index) else ",".join(
-        map(str, node.index))
+    subscript = ",".join(map(str, index))
     if kind in ("grad_W", "grad_b"):
         target = notation.latex(kind.removeprefix("grad_"), node.layer)
         return f"\\frac{{\\partial C}}{{\\partial {target}_{{{subscript}}}}}"
-    if kind == "grad_a":
-        return f"\\frac{{\\partial C}}{{\\partial a^{{({node.layer})}}_{{{subscript}}}}}"
+    if kind in ("grad_a", "err_a"):
+        target = f"\\mathrm{{out}}^{{({node.layer})}}" if net_out else f"a^{{({node.layer})}}"
+        sign = "-" if kind == "err_a" else ""
+        return f"{sign}\\frac{{\\partial C}}{{\\partial {target}_{{{subscript}}}}}"
     return f"{base_latex}_{{{subscript}}}"
 
 
@@ -155,7 +185,8 @@ def _superscript(base: str, power: str) -> str:
 
 def _operator(op: Op, ms: MathStyle) -> tuple[str, int]:
     strength = PRECEDENCE[op.op]
-    args = [_render(arg, ms) for arg in op.args]
+    operands = op.args[::-1] if op.op == "matmul" and ms.layout == "in_out" else op.args  # (AB)ᵀ = BᵀAᵀ
+    args = [_render(arg, ms) for arg in operands]
     latex = ms.style == "latex"
     if op.op == "add":
         parts = [args[0][0] if args[0][1] >= strength else _wrap(args[0], strength, ms)]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from dataclasses import dataclass, replace
+from typing import Literal, Protocol, cast
 
 from gradtrace.notation import Naming
 from gradtrace.trace.model import Trace
 
 View = Literal["matrix", "neuron", "both"]
+Layout = Literal["out_in", "in_out"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,17 @@ class RenderOptions:
     title: str | None = None
     schema: int = 2  # json only: gradtrace.trace/2 (numbers by reference) or /1 (values inline)
     decimals: int | None = None
+    layout: Layout | None = None  # None: the trace's weights_layout (column or row view)
+
+    def for_trace(self, trace: Trace) -> RenderOptions:
+        """These options with the layout resolved: the trace's own unless one was chosen."""
+        if self.layout is not None:
+            return self
+        return replace(self, layout=cast(Layout, trace.network.weights_layout))
+
+    @property
+    def shown_layout(self) -> Layout:
+        return self.layout or "out_in"
 
 
 class Renderer(Protocol):

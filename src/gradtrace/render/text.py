@@ -24,8 +24,10 @@ INDENT = "    "
 
 def equation_lines(equation: Equation, options: RenderOptions, one_line: bool) -> list[Text]:
     """``lhs = formula = numbers = result`` on one line, or formula, numbers, result on three."""
-    symbols = MathStyle("text", False, options.precision, options.notation, options.decimals)
-    numbers = MathStyle("text", True, options.precision, options.notation, options.decimals)
+    symbols = MathStyle("text", False, options.precision, options.notation, options.decimals,
+                        options.shown_layout)
+    numbers = MathStyle("text", True, options.precision, options.notation, options.decimals,
+                        options.shown_layout)
     lhs = Text(render_expr(equation.lhs, symbols), style="bold cyan")
     result = Text(matrix(equation.value, numbers), style="bold green")
     if equation.rhs is None:
@@ -73,6 +75,7 @@ def quantity_lines(quantity: Quantity, options: RenderOptions) -> list[Text]:
 
 def write(trace: Trace, console: Console, options: RenderOptions) -> None:
     """Print the whole trace to a rich console."""
+    options = options.for_trace(trace)
     title = options.title or trace.name or "gradtrace"
     console.print(Text(f"{title}: {network_line(trace.network)}", style="bold"))
     for step in trace.steps:
@@ -80,7 +83,8 @@ def write(trace: Trace, console: Console, options: RenderOptions) -> None:
         quantities = step.quantities()
         for phase in PHASES:
             console.print()
-            console.print(Text(f"── {phase_title(phase, caveat=True)}", style="bold magenta"))
+            heading = phase_title(phase, caveat=True, network=trace.network)
+            console.print(Text(f"── {heading}", style="bold magenta"))
             for quantity in (q for q in quantities if q.phase == phase):
                 for line in quantity_lines(quantity, options):
                     console.print(line, overflow="fold")

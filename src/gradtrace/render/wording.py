@@ -36,6 +36,22 @@ PHASE_INTROS: dict[Phase, str] = {
                  "δ is how the cost changes with each z."),
     "update": "Each parameter moves against its gradient: θ' = θ − η ∂C/∂θ.",
 }
+# The intros in the row view (weights_layout = "in_out") and the error convention.
+ROW_VIEW_INTRO = "Each layer takes the previous activations as a row: z = a W + b, then a = σ(z)."
+ERROR_INTRO = ("From the output back to the input, with the weights from before the update: "
+               "Err = −∂C/∂z is how the cost falls as each z grows.")
+ERROR_UPDATE_INTRO = "Each parameter moves with its error term: θ' = θ + η Err O (θ − η ∂C/∂θ)."
+
+
+def phase_intro(phase: Phase, network: NetworkInfo) -> str:
+    """The phase's intro in the trace's conventions."""
+    if phase == "forward" and network.weights_layout == "in_out":
+        return ROW_VIEW_INTRO
+    if network.delta_convention == "error" and phase in ("backward", "update"):
+        return ERROR_INTRO if phase == "backward" else ERROR_UPDATE_INTRO
+    return PHASE_INTROS[phase]
+
+
 GIVEN_TITLE = "Given"
 GIVEN_INTRO = "The parameters before the step, the target and the learning rate:"
 NEURON_LABEL = "Per neuron"
@@ -44,9 +60,12 @@ UPDATES_CAPTION = "Each weight before → after the update."
 INPUT_WORDS = "the input"
 
 
-def phase_title(phase: Phase, caveat: bool = False) -> str:
-    """``Backpropagation``, or with ``caveat`` ``Backpropagation (every δ uses ...)``."""
+def phase_title(phase: Phase, caveat: bool = False, network: NetworkInfo | None = None) -> str:
+    """``Backpropagation``, or with ``caveat`` ``Backpropagation (every δ uses ...)`` (Err in
+    the error convention)."""
     reminder = PHASE_CAVEATS.get(phase) if caveat else None
+    if reminder and network is not None and network.delta_convention == "error":
+        reminder = reminder.replace("δ", "Err")
     return f"{PHASE_TITLES[phase]} ({reminder})" if reminder else PHASE_TITLES[phase]
 
 
@@ -55,7 +74,17 @@ def network_line(network: NetworkInfo) -> str:
     sizes = "-".join(str(n) for n in network.sizes)
     activations = ", ".join(layer.activation for layer in network.layers)
     biases = "" if network.train_biases else ", biases fixed"
-    return f"{sizes} network ({activations}), loss {network.loss}{biases}"
+    return f"{sizes} network ({activations}), loss {network.loss}{biases}{conventions(network)}"
+
+
+def conventions(network: NetworkInfo) -> str:
+    """``, batch_reduction sum, weights_layout in_out``: the conventions that are not the default."""
+    chosen = [(name, value) for name, value, default in (
+        ("batch_reduction", network.batch_reduction, "mean"),
+        ("weights_layout", network.weights_layout, "out_in"),
+        ("delta_convention", network.delta_convention, "gradient"),
+    ) if value != default]
+    return "".join(f", {name} {value}" for name, value in chosen)
 
 
 def step_line(step: Step) -> str:
@@ -81,7 +110,8 @@ def quantity_words(quantity: Quantity) -> str:
 
 def heading(quantity: Quantity, options: RenderOptions) -> str:
     """``z1 — weighted input of layer 1`` (plain text, in the chosen notation)."""
-    name = symbol(quantity.matrix.lhs, MathStyle("text", naming=options.notation))
+    name = symbol(quantity.matrix.lhs, MathStyle("text", naming=options.notation,
+                                                 layout=options.shown_layout))
     return f"{name} — {quantity_words(quantity)}"
 
 
@@ -102,8 +132,9 @@ class Block:
 
 
 def math_style(options: RenderOptions) -> MathStyle:
-    """LaTeX symbols (not numbers) at the options' precision (or decimals) and notation."""
-    return MathStyle("latex", False, options.precision, options.notation, options.decimals)
+    """LaTeX symbols (not numbers) at the options' precision (or decimals), notation and layout."""
+    return MathStyle("latex", False, options.precision, options.notation, options.decimals,
+                     options.shown_layout)
 
 
 def given(step: Step) -> tuple[Equation, ...]:

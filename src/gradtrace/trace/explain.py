@@ -13,7 +13,22 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gradtrace.trace import formulas as f
-from gradtrace.trace.expr import Expr, Sym, add, call, hadamard, matmul, mul, sub, sym, transpose
+from gradtrace.trace.expr import (
+    Expr,
+    Num,
+    Op,
+    Sym,
+    Value,
+    add,
+    call,
+    hadamard,
+    matmul,
+    mul,
+    neg,
+    sub,
+    sym,
+    transpose,
+)
 from gradtrace.trace.quantity import Array, Equation, Quantity
 from gradtrace.trace.updates import update_quantities
 
@@ -31,10 +46,14 @@ def explain_step(step: Step) -> tuple[Quantity, ...]:
     if step.backward_of(L).grad_a is not None:
         quantities.append(_grad_a(step))
     for l in range(L, 0, -1):
+        if l < L:  # where hand work most often goes wrong: its own line before δ_l
+            quantities.append(_hidden_grad_a(step, l))
         quantities += [_delta(step, l), _grad_W(step, l), _grad_b(step, l)]
     for l in range(1, L + 1):
         for parameter in ("W", "b"):
             quantities += update_quantities(step, l, parameter, _frozen_note(step, l, parameter))
+    if step.network.delta_convention == "error":
+        return _error_view(step, quantities)
     return tuple(quantities)
 
 
@@ -57,6 +76,11 @@ def _bias(kind: str, layer: int, b: Array, row: int) -> Sym:
     return Sym(kind, layer, b.item(row, 0), (row + 1,))
 
 
+def _sample_line(step: Step) -> str:
+    """Where a sample sits as the trace is shown: a column (z = W a + b) or a row (z = a W + b)."""
+    return "row" if step.network.weights_layout == "in_out" else "column"
+
+
 def _cells(matrix: Array) -> list[tuple[int, int]]:
     """(row, col) in sample-major order: all units of sample 1, then sample 2, ..."""
     rows, cols = matrix.shape
@@ -76,7 +100,7 @@ def _per_entry(kind: str, layer: int | None, value: Array, m: int,
 def _input(step: Step) -> Quantity:
     a0 = step.input
     m = step.batch_size
-    note = "the input, one column per sample" if m > 1 else "the input"
+    note = f"the input, one {_sample_line(step)} per sample" if m > 1 else "the input"
     matrix = Equation(sym("a", 0, a0), None, sym("a", 0, a0).value, note)
     neuron = tuple(
         Equation(_entry("a", 0, a0, r, c, m), None, float(a0[r, c])) for r, c in _cells(a0)
@@ -88,7 +112,7 @@ def _z(step: Step, l: int) -> Quantity:
     record, update = step.forward_of(l), step.update_of(l)
     a_prev, W, b, z = step.activation(l - 1), update.W_old, update.b_old, record.z
     m = step.batch_size
-    note = "b is added to every column (sample)" if m > 1 else None
+    note = f"b is added to every {_sample_line(step)} (sample)" if m > 1 else None
     matrix = Equation(
         sym("z", l, z), add(matmul(sym("W", l, W), sym("a", l - 1, a_prev)), sym("b", l, b)),
         sym("z", l, z).value, note,
@@ -126,17 +150,21 @@ def _cost(step: Step) -> Quantity:
     L = len(step.network.layers)
     loss, y, a = step.network.loss, step.target, step.forward_of(L).a
     n, m = y.shape
+    reduction = step.network.batch_reduction
     summed_matrix = call("Σ", f.cost_summand(loss, sym("y", None, y), sym("a", L, a), hadamard))
+    note = None if m == 1 else (
+        "the mean over samples of each sample's cost" if reduction == "mean"
+        else "the sum over samples of each sample's cost (batch_reduction = sum)")
     matrix = Equation(
-        sym("C", None, step.cost), f.cost_expr(loss, summed_matrix, m, n), step.cost,
-        "the mean over samples of each sample's cost" if m > 1 else None,
+        sym("C", None, step.cost), f.cost_expr(loss, summed_matrix, m, n, reduction), step.cost, note,
     )
     terms = [
         f.cost_summand(loss, _entry("y", None, y, r, c, m), _entry("a", L, a, r, c, m), mul)
         for r, c in _cells(y)
     ]
     summed_scalar = add(*terms) if len(terms) > 1 else terms[0]
-    neuron = (Equation(sym("C", None, step.cost), f.cost_expr(loss, summed_scalar, m, n), step.cost),)
+    neuron = (Equation(sym("C", None, step.cost),
+                       f.cost_expr(loss, summed_scalar, m, n, reduction), step.cost),)
     return Quantity("cost", "C", None, "cost", matrix, neuron)
 
 
@@ -162,29 +190,48 @@ def _grad_a(step: Step) -> Quantity:
     return Quantity(f"grad_a{L}", "grad_a", L, "backward", matrix, neuron)
 
 
+def hidden_grad_a(step: Step, l: int) -> Array:
+    """∂C_s/∂a_l = W_{l+1}ᵀ δ_{l+1} (n_l, m), with W_{l+1} from before the update."""
+    result: Array = step.update_of(l + 1).W_old.T @ step.backward_of(l + 1).delta
+    return result
+
+
+def _hidden_grad_a(step: Step, l: int) -> Quantity:
+    m = step.batch_size
+    W_next, delta_next = step.update_of(l + 1).W_old, step.backward_of(l + 1).delta
+    grad_a = hidden_grad_a(step, l)
+    rhs = matmul(transpose(sym("W", l + 1, W_next)), sym("delta", l + 1, delta_next))
+    note = f"each unit's share of the error of layer {l + 1}, through W{l + 1} from before the update"
+    matrix = Equation(sym("grad_a", l, grad_a), rhs, sym("grad_a", l, grad_a).value, note)
+
+    def neuron_rhs(j: int, s: int) -> Expr:
+        return add(*[
+            mul(_weight("W", l + 1, W_next, k, j), _entry("delta", l + 1, delta_next, k, s, m))
+            for k in range(W_next.shape[0])
+        ])
+
+    return Quantity(f"grad_a{l}", "grad_a", l, "backward", matrix,
+                    _per_entry("grad_a", l, grad_a, m, neuron_rhs))
+
+
 def _delta(step: Step, l: int) -> Quantity:
     L = len(step.network.layers)
     if l == L:
         return _output_delta(step)
     name = step.network.layers[l - 1].activation
     record, m = step.forward_of(l), step.batch_size
-    delta, W_next = step.backward_of(l).delta, step.update_of(l + 1).W_old
-    delta_next = step.backward_of(l + 1).delta
+    delta, grad_a = step.backward_of(l).delta, hidden_grad_a(step, l)
     z, a = record.z, record.a
-    back = matmul(transpose(sym("W", l + 1, W_next)), sym("delta", l + 1, delta_next))
-    rhs = hadamard(back, f.derivative_expr(name, sym("z", l, z), sym("a", l, a), hadamard))
-    note = f"W{l + 1} is the weight from before the update; {f.DERIVATIVE_TEXT[name]}"
+    rhs = hadamard(sym("grad_a", l, grad_a),
+                   f.derivative_expr(name, sym("z", l, z), sym("a", l, a), hadamard))
+    note = f"δ = ∂C/∂a ⊙ σ'(z), with {f.DERIVATIVE_TEXT[name]}"
     matrix = Equation(sym("delta", l, delta), rhs, sym("delta", l, delta).value, note)
 
     def neuron_rhs(j: int, s: int) -> Expr:
-        back_sum = add(*[
-            mul(_weight("W", l + 1, W_next, k, j), _entry("delta", l + 1, delta_next, k, s, m))
-            for k in range(W_next.shape[0])
-        ])
         derivative = f.derivative_expr(
             name, _entry("z", l, z, j, s, m), _entry("a", l, a, j, s, m), mul
         )
-        return mul(back_sum, derivative)
+        return mul(_entry("grad_a", l, grad_a, j, s, m), derivative)
 
     return Quantity(f"delta{l}", "delta", l, "backward", matrix,
                     _per_entry("delta", l, delta, m, neuron_rhs))
@@ -230,24 +277,35 @@ def _output_delta(step: Step) -> Quantity:
                     _per_entry("delta", L, delta, m, neuron_rhs))
 
 
-def _mean_factor(m: int) -> list[Expr]:
-    return [] if m == 1 else [f.fraction(1, m)]
+def _over_batch(step: Step, terms: list[Expr]) -> Expr:
+    """Σ_s of per-sample terms, times 1/m for the batch mean: (1/m)(t1 + t2), t1 + t2, or t1."""
+    factor = f.batch_factor(step.batch_size, step.network.batch_reduction)
+    summed = terms[0] if len(terms) == 1 else add(*terms)
+    return mul(*factor, summed) if factor else summed
+
+
+def _batch_note(step: Step, what: str) -> str | None:
+    if step.batch_size == 1:
+        return None
+    return f"the {'mean' if step.network.batch_reduction == 'mean' else 'sum'} over the batch of {what}"
 
 
 def _grad_W(step: Step, l: int) -> Quantity:
     backward, m = step.backward_of(l), step.batch_size
     delta, grad_W, a_prev = backward.delta, backward.grad_W, step.activation(l - 1)
     product = matmul(sym("delta", l, delta), transpose(sym("a", l - 1, a_prev)))
-    rhs = mul(*_mean_factor(m), product) if m > 1 else product
-    note = "the mean over the batch of each sample's δ aᵀ" if m > 1 else None
+    factor = f.batch_factor(m, step.network.batch_reduction)
+    rhs = mul(*factor, product) if factor else product
+    each = "aᵀ δ" if step.network.weights_layout == "in_out" else "δ aᵀ"
+    note = _batch_note(step, f"each sample's {each}")
     matrix = Equation(sym("grad_W", l, grad_W), rhs, sym("grad_W", l, grad_W).value, note)
     neuron = []
     for j, i in np.ndindex(grad_W.shape):
-        terms = [
+        terms: list[Expr] = [
             mul(_entry("delta", l, delta, j, s, m), _entry("a", l - 1, a_prev, i, s, m))
             for s in range(m)
         ]
-        entry_rhs: Expr = terms[0] if m == 1 else mul(f.fraction(1, m), add(*terms))
+        entry_rhs = _over_batch(step, terms)
         neuron.append(Equation(_weight("grad_W", l, grad_W, j, i), entry_rhs, grad_W.item(j, i)))
     return Quantity(f"grad_W{l}", "grad_W", l, "backward", matrix, tuple(neuron))
 
@@ -257,13 +315,14 @@ def _grad_b(step: Step, l: int) -> Quantity:
     delta, grad_b = backward.delta, backward.grad_b
     rhs: Expr = sym("delta", l, delta)
     if m > 1:
-        rhs = mul(f.fraction(1, m), call("Σ_s", rhs))
-    note = "the mean of δ over the samples (columns)" if m > 1 else None
+        factor = f.batch_factor(m, step.network.batch_reduction)
+        rhs = mul(*factor, call("Σ_s", rhs)) if factor else call("Σ_s", rhs)
+    note = _batch_note(step, f"δ (its samples are the {_sample_line(step)}s)")
     matrix = Equation(sym("grad_b", l, grad_b), rhs, sym("grad_b", l, grad_b).value, note)
     neuron = []
     for j in range(grad_b.shape[0]):
-        terms = [_entry("delta", l, delta, j, s, m) for s in range(m)]
-        entry_rhs: Expr = terms[0] if m == 1 else mul(f.fraction(1, m), add(*terms))
+        terms: list[Expr] = [_entry("delta", l, delta, j, s, m) for s in range(m)]
+        entry_rhs = _over_batch(step, terms)
         neuron.append(Equation(_bias("grad_b", l, grad_b, j), entry_rhs, float(grad_b[j, 0])))
     return Quantity(f"grad_b{l}", "grad_b", l, "backward", matrix, tuple(neuron))
 
@@ -275,3 +334,114 @@ def _frozen_note(step: Step, l: int, parameter: str) -> str:
         return f"layer {l} is frozen: {parameter}{l} is not updated"
     return f"train_biases = false: b{l} is not updated"
 
+
+
+# ---- the error convention ---------------------------------------------------------------------
+# Mitchell's and Han & Kamber's Err = −∂C/∂z (delta_convention = "error"): a naming and sign view
+# of the quantities above, not a second engine. Every formula is linear in δ and ∂C/∂a, so
+# renaming δ → Err and ∂C/∂a → −∂C/∂a (values negated) keeps it true; where the left side keeps
+# its name (∂C/∂W, ∂C/∂b) the right side is negated, and where the right side holds neither
+# (the output's a − y) the left side's sign moves into it: −∂C/∂a2 = y − a2.
+
+_ERROR_KINDS = {"delta": "err", "grad_a": "err_a"}
+_ERROR_NOTES = {
+    "delta": "Err = −∂C/∂z, the error term of the error convention: Err = (−∂C/∂a) ⊙ σ'(z)",
+    "grad_a": "the error reaching each output of this layer: Σ_k Err_k w_kj over the layer above",
+}
+
+
+def _negative(value: Value) -> Value:
+    return -value if isinstance(value, float) else tuple(tuple(-v for v in row) for row in value)
+
+
+def _renamed(expr: Expr) -> Expr:
+    """δ → Err and ∂C/∂a → −∂C/∂a throughout, each value negated with its name."""
+    if isinstance(expr, Sym):
+        kind = _ERROR_KINDS.get(expr.kind)
+        return expr if kind is None else Sym(kind, expr.layer, _negative(expr.value), expr.index)
+    if isinstance(expr, Num):
+        return expr
+    return Op(expr.op, tuple(_renamed(arg) for arg in expr.args), expr.fn)
+
+
+def _mentions(expr: Expr | None, kinds: tuple[str, ...]) -> bool:
+    if expr is None or isinstance(expr, Num):
+        return False
+    if isinstance(expr, Sym):
+        return expr.kind in kinds
+    return any(_mentions(arg, kinds) for arg in expr.args)
+
+
+def negated(expr: Expr) -> Expr:
+    """−expr as a hand-worker writes it: −(a − y) = y − a, −(c·(a − y)) = c·(y − a), −(−x) = x."""
+    if isinstance(expr, Op) and expr.op == "sub":
+        return sub(expr.args[1], expr.args[0])
+    if isinstance(expr, Op) and expr.op == "neg":
+        return expr.args[0]
+    if isinstance(expr, Op) and expr.op in ("mul", "div"):
+        k = len(expr.args) - 1 if expr.op == "mul" else 0  # the (a − y) of c·(a − y), (a − y)/d
+        inner = expr.args[k]
+        if isinstance(inner, Op) and inner.op == "sub":
+            args = list(expr.args)
+            args[k] = sub(inner.args[1], inner.args[0])
+            return Op(expr.op, tuple(args), expr.fn)
+    return neg(expr)
+
+
+def _error_equation(equation: Equation, renamed_kind: str | None, note: str | None) -> Equation:
+    rhs = equation.rhs
+    if renamed_kind is None:  # ∂C/∂W = −(1/m) Err aᵀ
+        note = None if equation.note is None else equation.note.replace("δ", "−Err")
+        return Equation(equation.lhs, None if rhs is None else neg(_renamed(rhs)), equation.value, note)
+    lhs = _renamed(equation.lhs)
+    assert isinstance(lhs, Sym)
+    if rhs is not None:
+        rhs = _renamed(rhs) if _mentions(rhs, ("delta", "grad_a")) else negated(rhs)
+    return Equation(lhs, rhs, lhs.value, note)
+
+
+def _error_quantity(quantity: Quantity, output_layer: int) -> Quantity:
+    kind = _ERROR_KINDS.get(quantity.kind)
+    note = None if kind is None else _ERROR_NOTES[quantity.kind]
+    if quantity.kind == "grad_a" and quantity.layer == output_layer:
+        note = "how far each output is from its target, −∂C/∂a (T − O for half the squared error)"
+    matrix = _error_equation(quantity.matrix, kind, note)
+    neuron = tuple(_error_equation(e, kind, None) for e in quantity.neuron)
+    return Quantity(quantity.key, kind or quantity.kind, quantity.layer, quantity.phase, matrix,
+                    neuron)
+
+
+def _error_update(step: Step, update: Quantity, gradient: Quantity) -> Quantity:
+    """Plain SGD as w ← w + η Err O: θ' = θ + η · (the gradient's formula in Err, unsigned)."""
+    old = update.matrix.rhs
+    assert isinstance(old, Op) and old.op == "sub"
+    eta = sym("eta", None, step.learning_rate)
+
+    def rule(equation: Equation, grad: Equation) -> Equation:
+        assert isinstance(equation.rhs, Op) and grad.rhs is not None
+        return Equation(equation.lhs, add(equation.rhs.args[0], mul(eta, _renamed(grad.rhs))),
+                        equation.value, equation.note)
+
+    note = "the error convention's rule: θ' = θ + η Err O (the same numbers as θ − η ∂C/∂θ)"
+    matrix = rule(update.matrix, gradient.matrix)
+    return Quantity(update.key, update.kind, update.layer, update.phase,
+                    Equation(matrix.lhs, matrix.rhs, matrix.value, note),
+                    tuple(rule(e, g) for e, g in zip(update.neuron, gradient.neuron, strict=True)))
+
+
+def _error_view(step: Step, quantities: list[Quantity]) -> tuple[Quantity, ...]:
+    gradients = {q.key: q for q in quantities if q.kind in ("grad_W", "grad_b")}
+    plain_sgd = step.optimizer.name == "sgd" and not step.optimizer.get("weight_decay")
+    result = []
+    for quantity in quantities:
+        parameter = quantity.kind.removesuffix("_new")
+        trained = quantity.kind in ("W_new", "b_new") and quantity.layer is not None and (
+            step.update_of(quantity.layer).W_trained if parameter == "W"
+            else step.update_of(quantity.layer).b_trained)
+        if plain_sgd and trained:
+            result.append(_error_update(step, quantity, gradients[f"grad_{parameter}{quantity.layer}"]))
+        elif quantity.phase == "backward":
+            result.append(_error_quantity(quantity, len(step.network.layers)))
+        else:
+            result.append(quantity)
+    return tuple(result)

@@ -18,7 +18,8 @@ from gradtrace.core.losses import LOSSES
 Times = Callable[..., Expr]
 
 __all__ = [
-    "DERIVATIVE_TEXT", "FUNCTION_NAMES", "FUSED_NOTE", "ONE", "activation_expr", "cost_coefficient",
+    "DERIVATIVE_TEXT", "FUNCTION_NAMES", "FUSED_NOTE", "ONE", "activation_expr", "batch_factor",
+    "cost_coefficient",
     "cost_expr", "cost_summand", "derivative_expr", "fraction", "fused_delta_expr", "is_elementwise",
     "loss_gradient_expr", "softmax_entry_expr",
 ]
@@ -55,9 +56,20 @@ def derivative_expr(name: str, z: Expr, a: Expr, times: Times) -> Expr:
 
 
 def cost_coefficient(loss: str, m: int, n: int) -> Num | None:
-    """The constant in front of the sum over samples and units (None when it is 1)."""
-    denominator = LOSSES[loss].denominator(m, n)
+    """The loss's own constant in front of its sum over units, per sample (½, 1/n; None for 1).
+
+    ``m`` is ignored: the batch's 1/m is its own factor (``batch_factor``), never merged with it.
+    """
+    denominator = LOSSES[loss].denominator(1, n)
     return None if denominator == 1 else fraction(1, denominator)
+
+
+def batch_factor(m: int, reduction: str = "mean") -> list[Expr]:
+    """[1/m] for the batch mean of m > 1 samples, [] for one sample or the batch sum.
+
+    Written 1/2, never ½, so that beside half-SSE's ½ the two factors stay told apart.
+    """
+    return [Num(1.0 / m, f"1/{m}")] if reduction == "mean" and m > 1 else []
 
 
 def cost_summand(loss: str, y: Expr, a: Expr, times: Times) -> Expr:
@@ -65,10 +77,14 @@ def cost_summand(loss: str, y: Expr, a: Expr, times: Times) -> Expr:
     return LOSSES[loss].summand(y, a, times)
 
 
-def cost_expr(loss: str, summed: Expr, m: int, n: int) -> Expr:
-    """C = coefficient · Σ(summand), negated for the cross-entropies."""
+def cost_expr(loss: str, summed: Expr, m: int, n: int, reduction: str = "mean") -> Expr:
+    """C = [1/m ·] coefficient · Σ(summand), negated for the cross-entropies.
+
+    The batch's 1/m (mean reduction, m > 1) and the loss's own constant print as two factors.
+    """
     coefficient = cost_coefficient(loss, m, n)
-    total = summed if coefficient is None else mul(coefficient, summed)
+    factors = [*batch_factor(m, reduction), *([] if coefficient is None else [coefficient])]
+    total = mul(*factors, summed) if factors else summed
     return neg(total) if LOSSES[loss].negated else total
 
 

@@ -65,7 +65,9 @@ def network_to_dict(network: NetworkInfo) -> dict[str, Any]:
         if layer.slope is not None:
             item["slope"] = layer.slope
         layers.append(item)
-    return {"loss": network.loss, "train_biases": network.train_biases, "layers": layers}
+    return {"loss": network.loss, "train_biases": network.train_biases, "layers": layers,
+            "batch_reduction": network.batch_reduction, "weights_layout": network.weights_layout,
+            "delta_convention": network.delta_convention}
 
 
 def equation_to_dict(equation: Equation) -> dict[str, Any]:
@@ -181,6 +183,9 @@ def from_dict(data: dict[str, Any]) -> Trace:
         tuple(LayerInfo(ly["inputs"], ly["outputs"], ly["activation"], ly.get("slope"),
                         ly.get("trainable", True)) for ly in net["layers"]),
         net.get("train_biases", True),
+        net.get("batch_reduction", "mean"),
+        net.get("weights_layout", "out_in"),
+        net.get("delta_convention", "gradient"),
     )
     return Trace(network, tuple(_step_from_dict(s, network) for s in data["steps"]), data.get("name"),
                  data.get("round"))

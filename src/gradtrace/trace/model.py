@@ -39,11 +39,22 @@ class LayerInfo:
     trainable: bool = True
 
 
+# The conventions a trace is written in (spec fields of the same names; README "Spec format").
+# They change how quantities are named and shown, never the stored arrays, which stay canonical:
+# weights (n_out, n_in), column view, δ = ∂C_s/∂z; batch_reduction is maths (the engine's).
+BATCH_REDUCTIONS = ("mean", "sum")
+WEIGHTS_LAYOUTS = ("out_in", "in_out")
+DELTA_CONVENTIONS = ("gradient", "error")
+
+
 @dataclass(frozen=True)
 class NetworkInfo:
     loss: str
     layers: tuple[LayerInfo, ...]
     train_biases: bool = True
+    batch_reduction: str = "mean"  # C = (1/m) Σ_s C_s, or "sum": C = Σ_s C_s
+    weights_layout: str = "out_in"  # "in_out": printed as rows of inputs, z = a W + b
+    delta_convention: str = "gradient"  # "error": printed as Err = −∂C/∂z, w ← w + η Err O
 
     @property
     def sizes(self) -> list[int]:

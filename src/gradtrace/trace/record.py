@@ -32,7 +32,9 @@ MAX_TRACE_BATCH = 64
 MAX_TRACE_STEPS = 100
 
 
-def network_info(mlp: MLP) -> NetworkInfo:
+def network_info(mlp: MLP, weights_layout: str = "out_in",
+                 delta_convention: str = "gradient") -> NetworkInfo:
+    """The network's description; the two conventions only change how the trace is shown."""
     return NetworkInfo(
         loss=mlp.loss.name,
         layers=tuple(
@@ -43,6 +45,9 @@ def network_info(mlp: MLP) -> NetworkInfo:
             for layer in mlp.layers
         ),
         train_biases=mlp.train_biases,
+        batch_reduction=mlp.batch_reduction,
+        weights_layout=weights_layout,
+        delta_convention=delta_convention,
     )
 
 
@@ -97,7 +102,8 @@ def _states(layer: int, before: StateArrays, after: StateArrays,
 
 def record_step(mlp: MLP, index: int, X: NDArray[np.floating], Y: NDArray[np.floating],
                 result: StepResult, optimizer: Optimizer,
-                state_before: StateArrays | None = None, rounder: Rounder | None = None) -> Step:
+                state_before: StateArrays | None = None, rounder: Rounder | None = None,
+                network: NetworkInfo | None = None) -> Step:
     """A Step from one engine step; ``mlp`` is the network the step was taken on.
 
     ``rounder``: the hand rounding the step was computed with (the batch cost and dC/da are
@@ -136,7 +142,7 @@ def record_step(mlp: MLP, index: int, X: NDArray[np.floating], Y: NDArray[np.flo
     )
     return Step(
         index=index,
-        network=network_info(mlp),
+        network=network or network_info(mlp),
         learning_rate=float(optimizer.learning_rate),
         input=_column(X),
         target=_column(Y),
@@ -164,27 +170,45 @@ def trace_steps(
     learning_rate: float = 0.1,
     name: str | None = None,
     round_to: int | None = None,
+    batch_size: int | None = None,
+    weights_layout: str = "out_in",
+    delta_convention: str = "gradient",
 ) -> tuple[Trace, MLP]:
     """Take ``steps`` steps on a copy of ``mlp``; return the trace and the trained copy.
+
+    Each step takes the whole data, or with ``batch_size`` the next ``batch_size`` samples in
+    order, wrapping around (``batch_size=1`` is online learning).
 
     ``round_to``: hand arithmetic, every quantity rounded to that many decimals before the next
     uses it (core.network.hand_rounder); each step then also holds, as ``exact``, the same step
     of an exact run from the same start, and the returned network is the rounded one.
     """
-    check_traceable(mlp, X.shape[0], steps)
+    check_traceable(mlp, min(batch_size or X.shape[0], X.shape[0]), steps)
     optimizer = optimizer or SGD(learning_rate)
     rounder = None if round_to is None else hand_rounder(round_to)
     exact = copy.deepcopy(optimizer) if rounder is not None else None  # before any state exists
     work, exact_work = mlp.copy(), mlp.copy()
+    network = network_info(work, weights_layout, delta_convention)
     recorded = []
-    for index in range(steps):
+    for index, rows in enumerate(batch_rows(X.shape[0], batch_size, steps)):
         before = snapshot(optimizer)
-        result = train_step(work, X, Y, optimizer, rounder)
-        step = record_step(work, index, X, Y, result, optimizer, before, rounder)
+        xb, yb = X[rows], Y[rows]
+        result = train_step(work, xb, yb, optimizer, rounder)
+        step = record_step(work, index, xb, yb, result, optimizer, before, rounder, network)
         if exact is not None:
             exact_before = snapshot(exact)
-            exact_result = train_step(exact_work, X, Y, exact)
+            exact_result = train_step(exact_work, xb, yb, exact)
             step = dataclasses.replace(step, exact=record_step(
-                exact_work, index, X, Y, exact_result, exact, exact_before))
+                exact_work, index, xb, yb, exact_result, exact, exact_before, network=network))
         recorded.append(step)
-    return Trace(network_info(work), tuple(recorded), name, round_to), work
+    return Trace(network, tuple(recorded), name, round_to), work
+
+
+def batch_rows(samples: int, batch_size: int | None, steps: int) -> list[NDArray[np.intp]]:
+    """The sample indices of each step: all of them, or the next ``batch_size`` in order, wrapping.
+
+    With 5 samples and batch_size 2: [0, 1], [2, 3], [4, 0], [1, 2], ...
+    """
+    if batch_size is None or batch_size >= samples:
+        return [np.arange(samples)] * steps
+    return [np.arange(k * batch_size, (k + 1) * batch_size) % samples for k in range(steps)]

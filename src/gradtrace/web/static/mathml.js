@@ -60,7 +60,7 @@ function base(kind) {
 
 function layered(name, layer, index) {
   const sup = layer === null || layer === undefined ? "" : mrow(mo("("), mn(layer), mo(")"));
-  const sub = index && index.length ? mn(index.join(index.some((i) => i >= 10) ? "," : "")) : "";
+  const sub = index && index.length ? mn(index.join(",")) : "";
   if (sup && sub) return `<msubsup>${mi(name)}${sub}${sup}</msubsup>`;
   if (sup) return `<msup>${mi(name)}${sup}</msup>`;
   if (sub) return `<msub>${mi(name)}${sub}</msub>`;
