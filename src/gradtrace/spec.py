@@ -7,6 +7,7 @@ file or a built-in example name; ``parse_spec`` validates a mapping (the web API
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -19,7 +20,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import yaml
 from numpy.typing import NDArray
 from pydantic import (
     BaseModel,
@@ -459,44 +459,69 @@ MAX_NESTING = 64
 MAX_VALUES = 2_000_000
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """PyYAML's safe loader without anchors and aliases, with a nesting and node cap.
+@functools.cache
+def _no_alias_loader() -> type[Any]:
+    """The YAML loader class, built on first use: only YAML specs pay for importing PyYAML
+    (``gradtrace step`` starts faster without it; README "Start-up")."""
+    import yaml
 
-    An alias re-uses a node, so nine nested levels of ``[*a, *a, ...]`` expand 328 bytes into
-    billions of values ("billion laughs"); specs never need them, so they are refused outright.
-    """
+    class _NoAliasLoader(yaml.SafeLoader):
+        """PyYAML's safe loader without anchors and aliases, with a nesting and node cap.
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
-        self._nodes = 0
+        An alias re-uses a node, so nine nested levels of ``[*a, *a, ...]`` expand 328 bytes into
+        billions of values ("billion laughs"); specs never need them, so they are refused outright.
+        """
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()  # type: ignore[no-untyped-call]  # PyYAML ships no hints here
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
-            symbol = "*" if isinstance(event, yaml.AliasEvent) else "&"
-            raise _YAMLRefusedError(
-                f"YAML anchors and aliases ({symbol}{shorten(event.anchor)[1:-1]}) are not "
-                "supported in a spec; write the values out", event.start_mark,
-            )
-        self._nodes += 1
-        if self._nodes > MAX_VALUES:
-            raise _YAMLRefusedError(f"more than {MAX_VALUES:,} values; a spec is capped there",
-                               event.start_mark)
-        self._depth += 1
-        if self._depth > MAX_NESTING:
-            raise _YAMLRefusedError(f"nested more than {MAX_NESTING} levels deep; a spec needs at "
-                               "most a few", event.start_mark)
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self._depth = 0
+            self._nodes = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.peek_event()  # type: ignore[no-untyped-call]  # PyYAML ships no hints here
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+                symbol = "*" if isinstance(event, yaml.AliasEvent) else "&"
+                raise _YAMLRefusedError(
+                    f"YAML anchors and aliases ({symbol}{shorten(event.anchor)[1:-1]}) are not "
+                    "supported in a spec; write the values out", event.start_mark,
+                )
+            self._nodes += 1
+            if self._nodes > MAX_VALUES:
+                raise _YAMLRefusedError(f"more than {MAX_VALUES:,} values; a spec is capped there",
+                                        event.start_mark)
+            self._depth += 1
+            if self._depth > MAX_NESTING:
+                raise _YAMLRefusedError(f"nested more than {MAX_NESTING} levels deep; a spec "
+                                        "needs at most a few", event.start_mark)
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self._depth -= 1
+
+    return _NoAliasLoader
 
 
 class _YAMLRefusedError(Exception):
     def __init__(self, message: str, mark: Any) -> None:
         super().__init__(message)
         self.mark = mark
+
+
+def _load_yaml(text: str, source: str) -> object:
+    """YAML text as Python values through ``_no_alias_loader`` (a SafeLoader: no arbitrary objects)."""
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=_no_alias_loader())
+    except _YAMLRefusedError as error:
+        where = f"line {error.mark.line + 1}, column {error.mark.column + 1}"
+        raise SpecError(f"YAML at {where}: {error}", source=source) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or "syntax error"
+        raise SpecError(f"malformed YAML{where}: {shorten(problem, 120)[1:-1]}",
+                        source=source) from None
 
 
 def parse_text(text: str, fmt: str, source: str) -> dict[str, Any]:
@@ -514,22 +539,13 @@ def parse_text(text: str, fmt: str, source: str) -> dict[str, Any]:
         elif fmt == "json":
             data = json.loads(text)
         else:
-            data = yaml.load(text, Loader=_NoAliasLoader)  # a SafeLoader subclass: no arbitrary objects
+            data = _load_yaml(text, source)
     except tomllib.TOMLDecodeError as error:
         raise SpecError(f"malformed TOML: {error}; check the syntax there", source=source) from None
     except json.JSONDecodeError as error:
         raise SpecError(
             f"malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}", source=source
         ) from None
-    except _YAMLRefusedError as error:
-        where = f"line {error.mark.line + 1}, column {error.mark.column + 1}"
-        raise SpecError(f"YAML at {where}: {error}", source=source) from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or "syntax error"
-        raise SpecError(f"malformed YAML{where}: {shorten(problem, 120)[1:-1]}",
-                        source=source) from None
     except RecursionError:
         raise SpecError(f"nested too deeply to read; a spec may nest at most {MAX_NESTING} levels",
                         source=source) from None
