@@ -52,7 +52,8 @@ def test_step_loads_no_server_no_plotting() -> None:
 
 def test_a_yaml_spec_still_loads_pyyaml_when_it_needs_it(tmp_path: Path) -> None:
     spec = tmp_path / "net.yaml"
-    spec.write_text("sizes: [2, 2, 1]\nactivations: [sigmoid, sigmoid]\nseed: 1\n", encoding="utf-8")
+    spec.write_text(("sizes: [2, 2, 1]\nactivations: [sigmoid, sigmoid]\nseed: 1\n"
+                    "data: {input: [[0, 1]], target: [[1]]}\n"), encoding="utf-8")
     assert "yaml" in loaded_by("step", str(spec))
 
 
