@@ -320,3 +320,15 @@ def test_an_expression_from_core_is_the_trace_expression() -> None:
     from gradtrace.trace import expr as trace_expr
 
     assert trace_expr.Sym is Sym and trace_expr.hadamard is hadamard
+
+
+def test_a_whole_coefficient_prints_as_a_whole_number() -> None:
+    """mse with one output: dC/da = (2/1)(a − y) is printed 2(a − y), not "2/1"."""
+    from gradtrace.render.math import MathStyle, render
+
+    y, a = sym("y", None, 0.25), sym("a", 2, 0.75)
+    gradient = LOSSES["mse"].gradient_formula(y, a, 1, mul)
+    printed = render(gradient, MathStyle("text", False, 6, "textbook"))
+    assert "2/1" not in printed and printed.startswith("2"), printed
+    assert "2/3" in render(LOSSES["mse"].gradient_formula(y, a, 3, mul),
+                           MathStyle("text", False, 6, "textbook"))
