@@ -182,6 +182,8 @@ def _operator(op: Op, ms: MathStyle) -> tuple[str, int]:
         return (f"{base}^{{{exponent}}}" if latex else f"{base}^{exponent}"), PRECEDENCE["square"]
     if op.fn == "√" and latex:
         return f"\\sqrt{{{args[0][0]}}}", ATOM
+    if op.fn == "abs":  # |y − a|
+        return (f"\\left|{args[0][0]}\\right|" if latex else f"|{args[0][0]}|"), ATOM
     inner = ", ".join(text for text, _ in args)
     if latex:
         name = LATEX_FUNCTIONS.get(op.fn, f"\\operatorname{{{op.fn}}}")
