@@ -10,11 +10,11 @@ this printer and the page's print every tree of real traces to the same visible 
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 
 from gradtrace import notation
-from gradtrace.render.math import ATOM, PRECEDENCE, MathStyle, matrix, number
-from gradtrace.render.math import render as render_text
+from gradtrace.render.math import ATOM, PRECEDENCE, MathStyle, number
 from gradtrace.trace.expr import Expr, Num, Op, Sym, Value
 from gradtrace.trace.model import Equation
 
@@ -22,6 +22,7 @@ MINUS, TIMES, INVISIBLE_TIMES, PRIME, TOP = "\u2212", "\u00b7", "\u2062", "\u203
 # Markup that already carries a script or a fraction bar: squared or transposed, it gets
 # parentheses, (a^(1))², as the LaTeX printer writes it, so the two superscripts cannot read as one.
 SCRIPTED = ("<msup>", "<msubsup>", "<mfrac>")
+_TAG = re.compile(r"<[^>]*>")
 
 
 def _mi(text: str) -> str:
@@ -54,7 +55,9 @@ def number_ml(value: float, precision: int) -> str:
         mantissa, exponent = text.split("e")
         return _mrow(number_ml(float(mantissa.replace(MINUS, "-")), precision), _mo("\u00d7"),
                      f"<msup>{_mn(10)}{_mn(exponent)}</msup>")
-    return _mrow(_mo(MINUS), _mn(text[1:])) if text.startswith(MINUS) else _mn(text)
+    # digits, a point and a minus: nothing to escape (this runs once per matrix entry)
+    return f"<mrow><mo>{MINUS}</mo><mn>{text[1:]}</mn></mrow>" if text.startswith(MINUS) \
+        else f"<mn>{text}</mn>"
 
 
 def value_ml(value: Value, precision: int) -> str:
@@ -202,19 +205,18 @@ def _transpose(arg: Expr, part: tuple[str, int], ms: MathStyle) -> str:
 
 # ---- whole equations -----------------------------------------------------------------------------
 
-def _width(expr: Expr | Value, ms: MathStyle) -> int:
-    """How many characters wide the part prints, measured by the plain-text printer."""
-    if isinstance(expr, Sym | Num | Op):
-        return len(render_text(expr, MathStyle("text", ms.numbers, ms.precision, ms.naming)))
-    return len(matrix(expr, MathStyle("text", True, ms.precision, ms.naming)))
+def _width(markup: str) -> int:
+    """About how many characters wide the markup prints: its text without the tags."""
+    return len(_TAG.sub("", markup))
 
 
 def _pieces(expr: Expr, ms: MathStyle, width: int) -> list[str]:
     """The part as one piece, or a long sum broken before a top-level ``+`` into pieces of about
     ``width`` characters (each later piece starts with its ``+``), as render.math.break_latex."""
+    whole = expression_ml(expr, ms)
     if not (isinstance(expr, Op) and expr.op == "add" and len(expr.args) > 1) \
-            or _width(expr, ms) <= width:
-        return [expression_ml(expr, ms)]
+            or _width(whole) <= width:
+        return [whole]
     pieces: list[str] = []
     current: list[str] = []
     current_width = 0
@@ -228,7 +230,7 @@ def _pieces(expr: Expr, ms: MathStyle, width: int) -> list[str]:
         elif current:
             current.append(_mo("+"))
         current.append(markup)
-        current_width += _width(term, ms) + 3
+        current_width += _width(markup) + 3
     pieces.append(_mrow(*current))
     return pieces
 
@@ -266,7 +268,7 @@ def aligned_ml(equations: Sequence[Equation], ms: MathStyle, width: int = 80,
             if kept and pieces == kept[-1]:
                 continue  # "∂C/∂b2 = δ2 = 0.0367703" needs no third copy
             kept.append(pieces)
-            widths.append(_width(part[0], MathStyle(ms.style, part[1], ms.precision, ms.naming)))
+            widths.append(sum(_width(piece) for piece in pieces))
         lhs = kept[0][0]
         if compact and sum(widths) + 3 * (len(widths) - 1) <= width and all(
                 len(p) == 1 for p in kept):

@@ -1,5 +1,6 @@
-"""The neuron view folds a quantity past NEURON_FOLD scalar equations into one honest line, in
-every printed format: the first equations are printed exactly as before, the rest counted."""
+"""Big networks print in reasonable time and honestly: the neuron view folds a quantity past
+NEURON_FOLD scalar equations into one counted line in every printed format (the first equations
+printed exactly as before), and a diagram of wide layers labels its neurons without mathtext."""
 
 from __future__ import annotations
 
@@ -47,3 +48,14 @@ def test_under_the_fold_nothing_is_folded() -> None:
     small = trace_spec(parse_spec({**WIDE, "sizes": [2, 2, 1],
                                    "data": {"input": [[0.5, -0.25]], "target": [[1.0]]}}))
     assert "more equations like these" not in text.render(small, RenderOptions(view="neuron"))
+
+
+def test_a_diagram_of_wide_layers_labels_neurons_in_unicode_not_mathtext() -> None:
+    from gradtrace.render.diagram import figure
+
+    wide = trace_spec(parse_spec({**WIDE, "sizes": [3, 12, 1]}))  # 12 > MAX_SHOWN: elided
+    labels = [t.get_text() for t in figure(wide).axes[0].texts]
+    assert "a₁⁽¹⁾" in labels and "a₁₂⁽¹⁾" in labels
+    assert not [label for label in labels if "$" in label]
+    narrow = trace_spec(parse_spec(WIDE))  # 8 units, all shown: mathtext as before
+    assert "$a^{(1)}_{8}$" in [t.get_text() for t in figure(narrow).axes[0].texts]
