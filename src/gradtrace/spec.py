@@ -26,6 +26,8 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    StrictFloat,
+    StrictInt,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -64,13 +66,56 @@ def _check_name(kind: str, name: str, table: Mapping[str, object]) -> str:
 
 
 class LayerSpec(_Strict):
-    """One dense layer: explicit weights (n_out, n_in), optional bias, activation, trainable."""
+    """One dense layer: explicit weights (n_out, n_in), optional bias, activation, trainable.
+
+    A field named after a parameter the activation's registry entry declares sets it (``slope =
+    0.1`` for leaky_relu, ``alpha = 0.5`` for elu), within the entry's ranges; they are gathered
+    in ``params``, which may also be given as a table (``params = {alpha = 0.5}``).
+    """
 
     weights: Matrix
     bias: Vector | None = None
     activation: str = "sigmoid"
     slope: float | None = Field(default=None, description="leaky_relu's negative slope")
+    # strict: true is no number here (pydantic would read it as 1.0)
+    params: dict[str, StrictInt | StrictFloat] = Field(default_factory=dict,
+                                                       description="the activation's parameters")
     trainable: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_params(cls, data: Any) -> Any:
+        """Move the fields the activation declares as parameters into ``params``; any other
+        unknown field stays, for the usual "unknown field" error with its closest name."""
+        entry = ACTIVATIONS.get(data.get("activation", "sigmoid")) if isinstance(data, dict) \
+            else None
+        if entry is None:
+            return data
+        declared = [key for key in data if key in entry.params and key not in cls.model_fields]
+        if not declared:
+            return data
+        given = data.get("params")
+        params = {**given} if isinstance(given, dict) else {}
+        rest = {key: value for key, value in data.items() if key not in declared}
+        return {**rest, "params": {**params, **{key: data[key] for key in declared}}}
+
+    def activation_params(self) -> dict[str, float]:
+        """The activation's parameters this layer sets (the others keep the entry's defaults)."""
+        params = {key: float(value) for key, value in self.params.items()}
+        return params | ({"slope": self.slope} if self.slope is not None else {})
+
+    @model_validator(mode="after")
+    def _activation_params(self) -> LayerSpec:
+        entry = ACTIVATIONS[self.activation]
+        takes = f"activation {self.activation} takes {', '.join(entry.params) or 'no parameters'}"
+        for key, value in self.activation_params().items():
+            if key not in entry.params:
+                raise ValueError(f"{key} is not a parameter here: {takes}")
+            low, high = entry.param_ranges.get(key, (-math.inf, math.inf))
+            if not low <= value <= high:
+                raise ValueError(f"{key} = {value:g} is outside {self.activation}'s range "
+                                 f"[{low:g}, {high:g}]")
+        return self
 
     @field_validator("activation")
     @classmethod
@@ -252,11 +297,13 @@ class Spec(_Strict):
                 f"activations lists {len(activations)} names for {len(self.layer_sizes()) - 1} layers"
             )
         self._check_loss_fits(activations[-1])
-        if "softmax" in activations[:-1]:
-            layer = activations.index("softmax")
+        # an activation that is not elementwise (softmax) has no σ'(z) to multiply a hidden δ by
+        mixing = [k for k, name in enumerate(activations[:-1]) if not ACTIVATIONS[name].elementwise]
+        if mixing:
+            layer, name = mixing[0], activations[mixing[0]]
             where = f"layers[{layer}].activation" if self.layers is not None else "activations"
             raise ValueError(
-                f"{where}: softmax is only supported on the output layer (layer {len(activations)}), "
+                f"{where}: {name} is only supported on the output layer (layer {len(activations)}), "
                 f"found on layer {layer + 1}; use relu, tanh or sigmoid there"
             )
         if self.data is not None:
@@ -355,7 +402,7 @@ class Spec(_Strict):
                 Layer(
                     np.array(ls.weights, dtype=dtype),
                     np.array(ls.bias if ls.bias is not None else [0.0] * len(ls.weights), dtype=dtype),
-                    _activation(ls.activation, ls.slope),
+                    get_activation(ls.activation, **ls.activation_params()),
                     ls.trainable,
                 )
                 for ls in self.layers
@@ -363,7 +410,7 @@ class Spec(_Strict):
         else:
             params = init_weights(self.layer_sizes(), self.init, self.seed, dtype)
             layers = [
-                Layer(W, b, _activation(name, None))
+                Layer(W, b, get_activation(name))
                 for (W, b), name in zip(params, self.activation_names(), strict=True)
             ]
         return MLP(layers, get_loss(self.loss), self.train_biases)
@@ -411,12 +458,6 @@ class Spec(_Strict):
             as_rows(self.data.input, "data.input").astype(dtype),
             as_rows(self.data.target, "data.target").astype(dtype),
         )
-
-
-def _activation(name: str, slope: float | None) -> Any:
-    return get_activation(name, slope=slope) if name == "leaky_relu" and slope is not None else (
-        get_activation(name)
-    )
 
 
 def as_rows(value: Number | Vector | Matrix, field: str) -> NDArray[np.float64]:
