@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 from matplotlib import rc_context
 from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -186,20 +187,32 @@ def _draw_edges(ax: Axes, step: Step, l: int, layout: list[Slots], y_of: Positio
     values, _ = _edge_values(step, l, show)
     sources, targets = layout[l - 1].units, layout[l].units
     labelled = len(sources) * len(targets) <= MAX_EDGE_LABELS
+    # Unlabelled (big) layers draw their edges as one collection: one artist, not one per edge
+    segments: list[tuple[tuple[float, float], tuple[float, float]]] = []
+    colours: list[str] = []
+    widths: list[float] = []
     for jk, j in enumerate(targets):
         t = 0.25 + 0.5 * (jk / max(len(targets) - 1, 1))  # labels of one target share a t
         for ik, i in enumerate(sources):
             value = float(values[j, i])
             x0, y0, x1, y1 = l - 1, y_of(l - 1, ik), l, y_of(l, jk)
             colour = POSITIVE if value > 0 else NEGATIVE if value < 0 else ZERO
-            ax.plot([x0, x1], [y0, y1], color=colour, lw=0.6 + 3.4 * abs(value) / scale,
-                    alpha=0.75, solid_capstyle="round", zorder=1)
-            if labelled:
-                angle = float(np.degrees(np.arctan2(y1 - y0, x1 - x0)))
-                ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0),
-                        _edge_label(step, l, j, i, show, precision), fontsize=7, ha="center",
-                        va="center", rotation=angle, rotation_mode="anchor",
-                        transform_rotates_text=True, color=colour, zorder=3, bbox=LABEL_BOX)
+            width = 0.6 + 3.4 * abs(value) / scale
+            if not labelled:
+                segments.append(((x0, y0), (x1, y1)))
+                colours.append(colour)
+                widths.append(width)
+                continue
+            ax.plot([x0, x1], [y0, y1], color=colour, lw=width, alpha=0.75,
+                    solid_capstyle="round", zorder=1)
+            angle = float(np.degrees(np.arctan2(y1 - y0, x1 - x0)))
+            ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0),
+                    _edge_label(step, l, j, i, show, precision), fontsize=7, ha="center",
+                    va="center", rotation=angle, rotation_mode="anchor",
+                    transform_rotates_text=True, color=colour, zorder=3, bbox=LABEL_BOX)
+    if segments:
+        ax.add_collection(LineCollection(segments, colors=colours, linewidths=widths, alpha=0.75,
+                                         capstyle="round", zorder=1), autolim=False)
 
 
 def _draw_neurons(ax: Axes, step: Step, l: int, layer_slots: Slots, y_of: Position,
