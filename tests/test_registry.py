@@ -430,3 +430,10 @@ def test_a_hidden_activation_that_is_not_elementwise_is_refused_by_its_fact(monk
     with pytest.raises(SpecError, match="softmax2 is only supported on the output layer"):
         parse_spec({"sizes": [2, 3, 2], "activations": ["softmax2", "softmax"], "seed": 1,
                     "loss": "cross_entropy", "data": {"input": [[1, 2]], "target": [[1, 0]]}})
+
+
+@pytest.mark.parametrize("activation", [[], {"a": 1}, 3, None])
+def test_a_malformed_activation_with_a_parameter_is_the_fields_error(activation: object) -> None:
+    with pytest.raises(SpecError, match=re_escape("layers[0].activation")):
+        parse_spec(_one_layer("elu", alpha=0.5) | {"layers": [
+            {"weights": [[0.4, -0.9]], "activation": activation, "alpha": 0.5}]})

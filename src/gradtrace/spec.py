@@ -87,8 +87,8 @@ class LayerSpec(_Strict):
     def _gather_params(cls, data: Any) -> Any:
         """Move the fields the activation declares as parameters into ``params``; any other
         unknown field stays, for the usual "unknown field" error with its closest name."""
-        entry = ACTIVATIONS.get(data.get("activation", "sigmoid")) if isinstance(data, dict) \
-            else None
+        name = data.get("activation", "sigmoid") if isinstance(data, dict) else None
+        entry = ACTIVATIONS.get(name) if isinstance(name, str) else None  # else: the field's error
         if entry is None:
             return data
         declared = [key for key in data if key in entry.params and key not in cls.model_fields]
