@@ -1,4 +1,4 @@
-"""The two expression printers agree: Python (render/math.py -> LaTeX -> MathML) and the page's
+"""The two MathML printers agree: Python's (render/mathml.py, the HTML handout's) and the page's
 JavaScript (web/static/mathml.js, run with node) print the same trees to the same maths.
 
 The trees are a real trace's explanation (its JSON, as the page receives it). The two MathML
@@ -19,8 +19,8 @@ import pytest
 
 from gradtrace import notation
 from gradtrace.render.math import MathStyle, render
-from gradtrace.render.mathml import to_mathml
-from gradtrace.spec import load_spec
+from gradtrace.render.mathml import expression_ml
+from gradtrace.spec import load_spec, parse_spec
 from gradtrace.trace import expr
 from gradtrace.workflow import trace_spec
 
@@ -70,8 +70,7 @@ def visible(markup: str) -> str:
 
 
 def python_mathml(tree: expr.Expr, numbers: bool) -> str:
-    latex = render(tree, MathStyle("latex", numbers, 6, "textbook"))
-    return to_mathml(latex, display=False)
+    return f"<math>{expression_ml(tree, MathStyle('latex', numbers, 6, 'textbook'))}</math>"
 
 
 def javascript_mathml(trees: list[dict[str, object]], workdir: Path) -> list[list[str]]:
@@ -87,9 +86,18 @@ def javascript_mathml(trees: list[dict[str, object]], workdir: Path) -> list[lis
     return printed
 
 
+# Every registry activation that is not in a built-in example, mae's |y − a| and sign, and Adam's
+# state (m̂, v̂, β^t, √): a spec of its own, so the printers meet every function the registry has.
+REGISTRY_SPEC = {
+    "name": "registry", "sizes": [2, 2, 2, 2, 2, 2, 2, 2], "loss": "mae", "seed": 3,
+    "activations": ["elu", "gelu", "gelu_tanh", "silu", "softplus", "hardtanh", "leaky_relu"],
+    "optimizer": {"name": "adam"}, "data": {"input": [[0.5, -0.25]], "target": [[1.0, 0.0]]},
+}
+
+
 def trees_of(example: str) -> list[expr.Expr]:
     """Every left and right side of every equation of a real trace's first step."""
-    trace = trace_spec(load_spec(example))
+    trace = trace_spec(parse_spec(REGISTRY_SPEC) if example == "registry" else load_spec(example))
     trees = []
     for quantity in trace.steps[0].quantities():
         for equation in (quantity.matrix, *quantity.neuron):
@@ -116,21 +124,45 @@ def test_python_and_javascript_print_the_same_formulas(example: str, tmp_path: P
     assert not found, "\n".join(found[:5])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known: the square of a layered symbol is (a^(1))² in Python and a^(1)2 on the page (xor's "
-    "tanh derivative); strict, so the day the printers agree this test says so"))
 def test_python_and_javascript_print_the_same_squares(tmp_path: Path) -> None:
+    # xor's tanh derivative squares a layered symbol: (a^(1))², never a^(1)2
     found = disagreements("xor", False, tmp_path)
     assert not found, "\n".join(found[:5])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known: with numbers, Python's LaTeX writes a product of two matrices side by side where the "
-    "page writes '·', and latex2mathml hangs a transpose on the closing bracket ([...]ᵀ gives an "
-    "msup with four children); strict, so the day the printers agree this test says so"))
-def test_python_and_javascript_print_the_same_numbers(tmp_path: Path) -> None:
-    found = disagreements("seed", True, tmp_path)
+@pytest.mark.parametrize("example", ["seed", "xor", "softmax"])
+def test_python_and_javascript_print_the_same_numbers(example: str, tmp_path: Path) -> None:
+    # matrix products of numbers written with '·' on both sides; [..]ᵀ one superscript
+    found = disagreements(example, True, tmp_path)
     assert not found, "\n".join(found[:5])
+
+
+@pytest.mark.parametrize("numbers", [False, True])
+def test_every_registry_function_prints_alike(numbers: bool, tmp_path: Path) -> None:
+    trees = trees_of("registry")
+    functions = {node.fn for tree in trees for node in _nodes(tree) if isinstance(node, expr.Op)}
+    assert {"elu", "gelu", "Φ", "φ", "gelu_tanh", "silu", "softplus", "hardtanh", "abs",
+            "sign", "pow", "√"} <= functions, functions
+    found = disagreements("registry", numbers, tmp_path)
+    assert not found, "\n".join(found[:5])
+
+
+def _nodes(tree: expr.Expr) -> list[expr.Expr]:
+    return [tree] + ([n for arg in tree.args for n in _nodes(arg)] if isinstance(tree, expr.Op) else [])
+
+
+def test_absolute_value_prints_between_bars(tmp_path: Path) -> None:
+    y, a = expr.sym("y", None, 1.0), expr.sym("a", 2, 0.25)
+    tree = expr.call("abs", expr.sub(y, a))
+    assert render(tree, MathStyle("text")) == "|y − a2|"
+    assert visible(python_mathml(tree, False)) == "|y-msup(a)((2))|"
+    printed = javascript_mathml([expr.to_json(tree)], tmp_path)
+    assert visible(f"<math>{printed[0][0]}</math>") == "|y-msup(a)((2))|"
+
+
+def test_a_square_of_a_layered_symbol_keeps_its_parentheses() -> None:
+    tree = expr.square(expr.sym("a", 1, 0.5))
+    assert visible(python_mathml(tree, False)) == "msup((msup(a)((1))))(2)"
 
 
 def test_the_normal_form_still_sees_what_matters() -> None:
@@ -139,3 +171,23 @@ def test_the_normal_form_still_sees_what_matters() -> None:
     assert visible("<math><mfrac><mn>1</mn><mn>2</mn></mfrac></math>") != visible(
         "<math><mn>1</mn><mo>/</mo><mn>2</mn></math>")
     assert visible("<math><mn>0.25</mn></math>") != visible("<math><mn>0.250001</mn></math>")
+
+
+NUMBERS_DRIVER = """
+import { formatNumber } from "./mathml.mjs";
+const values = JSON.parse(process.argv[2]);
+console.log(JSON.stringify(values.map((v) => formatNumber(v))));
+"""
+
+
+def test_the_page_formats_numbers_as_python_does(tmp_path: Path) -> None:
+    # Python's "g": 4.04987e-05 is scientific there, and must be on the page too
+    from gradtrace.render.math import number
+
+    values = [4.049871e-5, -2.5e-5, 1e-4, 0.000123456, 123456.4, 1234567.0, -0.0, 0.5, 1e21, -3.25e-9]
+    (tmp_path / "mathml.mjs").write_text(MATHML_JS.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "numbers.mjs").write_text(NUMBERS_DRIVER, encoding="utf-8")
+    assert NODE is not None
+    result = subprocess.run([NODE, "numbers.mjs", json.dumps(values)], cwd=tmp_path, check=True,
+                            capture_output=True, text=True, timeout=60)
+    assert json.loads(result.stdout) == [number(v, 6) for v in values]

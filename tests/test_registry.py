@@ -320,3 +320,120 @@ def test_an_expression_from_core_is_the_trace_expression() -> None:
     from gradtrace.trace import expr as trace_expr
 
     assert trace_expr.Sym is Sym and trace_expr.hadamard is hadamard
+
+
+def test_a_whole_coefficient_prints_as_a_whole_number() -> None:
+    """mse with one output: dC/da = (2/1)(a − y) is printed 2(a − y), not "2/1"."""
+    from gradtrace.render.math import MathStyle, render
+
+    y, a = sym("y", None, 0.25), sym("a", 2, 0.75)
+    gradient = LOSSES["mse"].gradient_formula(y, a, 1, mul)
+    printed = render(gradient, MathStyle("text", False, 6, "textbook"))
+    assert "2/1" not in printed and printed.startswith("2"), printed
+    assert "2/3" in render(LOSSES["mse"].gradient_formula(y, a, 3, mul),
+                           MathStyle("text", False, 6, "textbook"))
+
+
+# ---- activation parameters: declared by the entry, set in a spec, recorded in the trace ----------
+
+def _one_layer(activation: str, **fields: object) -> dict[str, object]:
+    layer = {"weights": [[0.4, -0.9]], "bias": [-0.2], "activation": activation, **fields}
+    return {"layers": [layer], "loss": "half_sse", "learning_rate": 0.5,
+            "data": {"input": [[1.0, 0.5]], "target": [[0.25]]}}
+
+
+def test_a_spec_sets_elus_alpha_and_the_trace_records_it(tmp_path: Path) -> None:
+    from gradtrace.trace import json as trace_json
+    from gradtrace.workflow import trace_spec
+
+    spec = parse_spec(_one_layer("elu", alpha=0.5))
+    z = 0.4 * 1.0 - 0.9 * 0.5 - 0.2  # −0.25: the negative side, where α matters
+    from gradtrace.core.network import forward
+
+    a = forward(spec.build_mlp(), np.array([[1.0, 0.5]])).a[-1]
+    assert a[0, 0] == pytest.approx(0.5 * math.expm1(z), rel=1e-15)  # not α = 1's value
+    trace = trace_spec(spec)
+    assert dict(trace.network.layers[0].params) == {"alpha": 0.5}
+    for schema in (1, 2):
+        written = trace_json.to_dict(trace, version=schema)
+        assert written["network"]["layers"][0]["params"] == {"alpha": 0.5}
+        assert dict(trace_json.from_dict(written).network.layers[0].params) == {"alpha": 0.5}
+
+
+def test_slope_works_as_before_and_is_recorded_both_ways() -> None:
+    from gradtrace.trace import json as trace_json
+    from gradtrace.workflow import trace_spec
+
+    trace = trace_spec(parse_spec(_one_layer("leaky_relu", slope=0.3)))
+    layer = trace_json.to_dict(trace)["network"]["layers"][0]
+    assert layer["slope"] == 0.3 and layer["params"] == {"slope": 0.3}
+    old = {**layer}
+    del old["params"]  # a trace written before "params": its slope still comes back
+    data = trace_json.to_dict(trace)
+    data["network"]["layers"][0] = old
+    assert dict(trace_json.from_dict(data).network.layers[0].params) == {"slope": 0.3}
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"alpha": -1.0}, "layers[0]: alpha = -1 is outside elu's range [0, inf]"),
+    ({"alhpa": 1.0}, "layers[0].alhpa: unknown field 'alhpa'"),
+    ({"alpha": "big"}, "layers[0].params.alpha: Input should be a valid"),
+    ({"alpha": True}, "layers[0].params.alpha: Input should be a valid"),
+    ({"params": {"beta": 1.0}}, "layers[0]: beta is not a parameter here: activation elu takes alpha"),
+    ({"slope": 0.2}, "layers[0]: slope is not a parameter here: activation elu takes alpha"),
+])
+def test_bad_activation_parameters_are_one_clear_error(fields: dict[str, object],
+                                                       message: str) -> None:
+    with pytest.raises(SpecError, match=re_escape(message)):
+        parse_spec(_one_layer("elu", **fields))
+
+
+def re_escape(text: str) -> str:
+    import re
+
+    return re.escape(text)
+
+
+def test_a_parameter_on_an_activation_without_any_is_refused() -> None:
+    with pytest.raises(SpecError, match="activation tanh takes no parameters"):
+        parse_spec(_one_layer("tanh", params={"alpha": 1.0}))
+    with pytest.raises(SpecError, match=re_escape("layers[0].alpha: unknown field 'alpha'")):
+        parse_spec(_one_layer("tanh", alpha=1.0))
+
+
+def test_a_saved_model_keeps_elus_alpha(tmp_path: Path) -> None:
+    from gradtrace.network import Network
+
+    net = Network.from_sizes([2, 3, 1], ["elu", "sigmoid"], "binary_cross_entropy", seed=0)
+    net.mlp.layers[0].activation = get_activation("elu", alpha=0.25)
+    loaded = Network.load(net.save(tmp_path / "m.npz"))
+    assert loaded.mlp.layers[0].activation.params == {"alpha": 0.25}
+    X = np.array([[-2.0, -1.0], [0.5, -3.0]])
+    np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
+
+
+def test_the_notebook_cell_rebuilds_the_activation_with_its_parameters() -> None:
+    from gradtrace.render.ipynb import render
+    from gradtrace.render.options import RenderOptions
+    from gradtrace.workflow import trace_spec
+
+    notebook = render(trace_spec(parse_spec(_one_layer("elu", alpha=0.5))), RenderOptions())
+    assert "get_activation('elu', alpha=0.5)" in notebook
+
+
+def test_a_hidden_activation_that_is_not_elementwise_is_refused_by_its_fact(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # the check reads the entry's `elementwise`, not the name softmax: a renamed copy is refused too
+    import gradtrace.spec as spec_module
+
+    copy = ACTIVATIONS["softmax"]
+    monkeypatch.setitem(spec_module.ACTIVATIONS, "softmax2", copy)
+    with pytest.raises(SpecError, match="softmax2 is only supported on the output layer"):
+        parse_spec({"sizes": [2, 3, 2], "activations": ["softmax2", "softmax"], "seed": 1,
+                    "loss": "cross_entropy", "data": {"input": [[1, 2]], "target": [[1, 0]]}})
+
+
+@pytest.mark.parametrize("activation", [[], {"a": 1}, 3, None])
+def test_a_malformed_activation_with_a_parameter_is_the_fields_error(activation: object) -> None:
+    with pytest.raises(SpecError, match=re_escape("layers[0].activation")):
+        parse_spec(_one_layer("elu", alpha=0.5) | {"layers": [
+            {"weights": [[0.4, -0.9]], "activation": activation, "alpha": 0.5}]})

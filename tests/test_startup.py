@@ -47,6 +47,34 @@ def test_step_loads_no_server_no_plotting() -> None:
     loaded = loaded_by("step")
     assert "numpy" in loaded and "pydantic" in loaded  # the probe really ran the step
     assert not loaded & set(HEAVY), loaded & set(HEAVY)
+    assert "yaml" not in loaded  # only a YAML spec needs PyYAML
+
+
+def test_a_yaml_spec_still_loads_pyyaml_when_it_needs_it(tmp_path: Path) -> None:
+    spec = tmp_path / "net.yaml"
+    spec.write_text(("sizes: [2, 2, 1]\nactivations: [sigmoid, sigmoid]\nseed: 1\n"
+                    "data: {input: [[0, 1]], target: [[1]]}\n"), encoding="utf-8")
+    assert "yaml" in loaded_by("step", str(spec))
+
+
+PLUGINS_PROBE = """
+import contextlib, io, os, sys
+from gradtrace.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    main(["step"])
+print(os.environ.get("PYDANTIC_DISABLE_PLUGINS"))
+"""
+
+
+@pytest.mark.parametrize(("setting", "expected"), [(None, "__all__"), ("logfire", "logfire")])
+def test_the_cli_skips_pydantic_plugin_discovery_unless_the_user_says(setting: str | None,
+                                                                       expected: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    if setting is not None:
+        env["PYDANTIC_DISABLE_PLUGINS"] = setting
+    result = subprocess.run([sys.executable, "-c", PLUGINS_PROBE], capture_output=True, text=True,
+                            env={**env, "PYTHONPATH": str(SRC)}, timeout=120)
+    assert result.stdout.split()[-1] == expected, result.stderr
 
 
 def test_import_gradtrace_is_light_and_its_names_still_work() -> None:

@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from gradtrace.core.activations import get_activation
+from gradtrace.core.activations import ACTIVATIONS, get_activation
 from gradtrace.core.network import MLP
 from gradtrace.core.optimizers import OPTIMIZERS
 from gradtrace.errors import CheckpointError, SpecError
@@ -50,14 +50,21 @@ class Architecture(_Strict):
     activations: list[str]
     slopes: list[FiniteFloat | None]
     trainable: list[bool]
+    # each layer's activation parameters (elu's alpha, ...); absent in files written before them
+    params: list[dict[str, FiniteFloat]] | None = None
 
     @model_validator(mode="after")
     def _one_entry_per_layer(self) -> Architecture:
         layers = len(self.sizes) - 1
-        for name in ("activations", "slopes", "trainable"):
-            if len(getattr(self, name)) != layers:
+        for name in ("activations", "slopes", "trainable", "params"):
+            if getattr(self, name) is not None and len(getattr(self, name)) != layers:
                 raise ValueError(f"{name} has {len(getattr(self, name))} entries; the sizes "
                                  f"{self.sizes} give {layers} layers")
+        for k, (name, params) in enumerate(zip(self.activations, self.params or [], strict=False)):
+            known = ACTIVATIONS[name].params if name in ACTIVATIONS else {}
+            if set(params) - set(known):
+                raise ValueError(f"params[{k}] sets {sorted(set(params) - set(known))}; activation "
+                                 f"{name} takes {sorted(known) or 'none'}")
         return self
 
 
@@ -148,8 +155,10 @@ class Checkpoint:
             layer.W[...], layer.b[...] = W, b
             layer.trainable = architecture.trainable[k]
             slope = architecture.slopes[k]
-            if slope is not None:
-                layer.activation = get_activation(layer.activation.name, slope=slope)
+            params = architecture.params[k] if architecture.params is not None else (
+                {"slope": slope} if slope is not None else {})
+            if params:
+                layer.activation = get_activation(layer.activation.name, **params)
         return mlp
 
 
@@ -163,6 +172,7 @@ def encode(mlp: MLP, spec: Spec | None, history: dict[str, list[float]],
         "sizes": mlp.sizes,
         "activations": [ly.activation.name for ly in layers],
         "slopes": [ly.activation.params.get("slope") for ly in layers],
+        "params": [dict(ly.activation.params) for ly in layers],
         "trainable": [ly.trainable for ly in layers],
     }
     spec_fields = spec.model_dump(exclude={"layers", "sizes", "activations", "data"},

@@ -7,6 +7,7 @@ file or a built-in example name; ``parse_spec`` validates a mapping (the web API
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -20,13 +21,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import yaml
 from numpy.typing import NDArray
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     PrivateAttr,
+    StrictFloat,
+    StrictInt,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -67,13 +69,56 @@ def _check_name(kind: str, name: str, table: Mapping[str, object]) -> str:
 
 class LayerSpec(_Strict):
     """One dense layer: explicit weights ((n_out, n_in), or (n_in, n_out) with
-    ``weights_layout = "in_out"``), optional bias, activation, trainable."""
+    ``weights_layout = "in_out"``), optional bias, activation, trainable.
+
+    A field named after a parameter the activation's registry entry declares sets it (``slope =
+    0.1`` for leaky_relu, ``alpha = 0.5`` for elu), within the entry's ranges; they are gathered
+    in ``params``, which may also be given as a table (``params = {alpha = 0.5}``).
+    """
 
     weights: Matrix
     bias: Vector | None = None
     activation: str = "sigmoid"
     slope: float | None = Field(default=None, description="leaky_relu's negative slope")
+    # strict: true is no number here (pydantic would read it as 1.0)
+    params: dict[str, StrictInt | StrictFloat] = Field(default_factory=dict,
+                                                       description="the activation's parameters")
     trainable: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_params(cls, data: Any) -> Any:
+        """Move the fields the activation declares as parameters into ``params``; any other
+        unknown field stays, for the usual "unknown field" error with its closest name."""
+        name = data.get("activation", "sigmoid") if isinstance(data, dict) else None
+        entry = ACTIVATIONS.get(name) if isinstance(name, str) else None  # else: the field's error
+        if entry is None:
+            return data
+        declared = [key for key in data if key in entry.params and key not in cls.model_fields]
+        if not declared:
+            return data
+        given = data.get("params")
+        params = {**given} if isinstance(given, dict) else {}
+        rest = {key: value for key, value in data.items() if key not in declared}
+        return {**rest, "params": {**params, **{key: data[key] for key in declared}}}
+
+    def activation_params(self) -> dict[str, float]:
+        """The activation's parameters this layer sets (the others keep the entry's defaults)."""
+        params = {key: float(value) for key, value in self.params.items()}
+        return params | ({"slope": self.slope} if self.slope is not None else {})
+
+    @model_validator(mode="after")
+    def _activation_params(self) -> LayerSpec:
+        entry = ACTIVATIONS[self.activation]
+        takes = f"activation {self.activation} takes {', '.join(entry.params) or 'no parameters'}"
+        for key, value in self.activation_params().items():
+            if key not in entry.params:
+                raise ValueError(f"{key} is not a parameter here: {takes}")
+            low, high = entry.param_ranges.get(key, (-math.inf, math.inf))
+            if not low <= value <= high:
+                raise ValueError(f"{key} = {value:g} is outside {self.activation}'s range "
+                                 f"[{low:g}, {high:g}]")
+        return self
 
     @field_validator("activation")
     @classmethod
@@ -264,11 +309,13 @@ class Spec(_Strict):
                 f"activations lists {len(activations)} names for {len(self.layer_sizes()) - 1} layers"
             )
         self._check_loss_fits(activations[-1])
-        if "softmax" in activations[:-1]:
-            layer = activations.index("softmax")
+        # an activation that is not elementwise (softmax) has no σ'(z) to multiply a hidden δ by
+        mixing = [k for k, name in enumerate(activations[:-1]) if not ACTIVATIONS[name].elementwise]
+        if mixing:
+            layer, name = mixing[0], activations[mixing[0]]
             where = f"layers[{layer}].activation" if self.layers is not None else "activations"
             raise ValueError(
-                f"{where}: softmax is only supported on the output layer (layer {len(activations)}), "
+                f"{where}: {name} is only supported on the output layer (layer {len(activations)}), "
                 f"found on layer {layer + 1}; use relu, tanh or sigmoid there"
             )
         if self.data is not None:
@@ -362,12 +409,13 @@ class Spec(_Strict):
                 W = np.array(ls.weights, dtype=dtype)
                 W = np.ascontiguousarray(W.T) if self.weights_layout == "in_out" else W  # (n_out, n_in)
                 bias = ls.bias if ls.bias is not None else [0.0] * W.shape[0]
-                layers.append(Layer(W, np.array(bias, dtype=dtype), _activation(ls.activation, ls.slope),
+                layers.append(Layer(W, np.array(bias, dtype=dtype),
+                                    get_activation(ls.activation, **ls.activation_params()),
                                     ls.trainable))
         else:
             params = init_weights(self.layer_sizes(), self.init, self.seed, dtype)
             layers = [
-                Layer(W, b, _activation(name, None))
+                Layer(W, b, get_activation(name))
                 for (W, b), name in zip(params, self.activation_names(), strict=True)
             ]
         return MLP(layers, get_loss(self.loss), self.train_biases, self.batch_reduction)
@@ -486,12 +534,6 @@ def unread_fields(spec: Spec, command: str) -> str | None:
             f"{shuffle} (they are for {commands})")
 
 
-def _activation(name: str, slope: float | None) -> Any:
-    return get_activation(name, slope=slope) if name == "leaky_relu" and slope is not None else (
-        get_activation(name)
-    )
-
-
 def as_rows(value: Number | Vector | Matrix, field: str) -> NDArray[np.float64]:
     """A number -> (1, 1); a flat list -> one sample (1, n); a list of rows -> (m, n)."""
     if isinstance(value, int | float):
@@ -532,38 +574,46 @@ MAX_NESTING = 64
 MAX_VALUES = 2_000_000
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """PyYAML's safe loader without anchors and aliases, with a nesting and node cap.
+@functools.cache
+def _no_alias_loader() -> type[Any]:
+    """The YAML loader class, built on first use: only YAML specs pay for importing PyYAML
+    (``gradtrace step`` starts faster without it; README "Start-up")."""
+    import yaml
 
-    An alias re-uses a node, so nine nested levels of ``[*a, *a, ...]`` expand 328 bytes into
-    billions of values ("billion laughs"); specs never need them, so they are refused outright.
-    """
+    class _NoAliasLoader(yaml.SafeLoader):
+        """PyYAML's safe loader without anchors and aliases, with a nesting and node cap.
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
-        self._nodes = 0
+        An alias re-uses a node, so nine nested levels of ``[*a, *a, ...]`` expand 328 bytes into
+        billions of values ("billion laughs"); specs never need them, so they are refused outright.
+        """
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()  # type: ignore[no-untyped-call]  # PyYAML ships no hints here
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
-            symbol = "*" if isinstance(event, yaml.AliasEvent) else "&"
-            raise _YAMLRefusedError(
-                f"YAML anchors and aliases ({symbol}{shorten(event.anchor)[1:-1]}) are not "
-                "supported in a spec; write the values out", event.start_mark,
-            )
-        self._nodes += 1
-        if self._nodes > MAX_VALUES:
-            raise _YAMLRefusedError(f"more than {MAX_VALUES:,} values; a spec is capped there",
-                               event.start_mark)
-        self._depth += 1
-        if self._depth > MAX_NESTING:
-            raise _YAMLRefusedError(f"nested more than {MAX_NESTING} levels deep; a spec needs at "
-                               "most a few", event.start_mark)
-        try:
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self._depth = 0
+            self._nodes = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.peek_event()  # type: ignore[no-untyped-call]  # PyYAML ships no hints here
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+                symbol = "*" if isinstance(event, yaml.AliasEvent) else "&"
+                raise _YAMLRefusedError(
+                    f"YAML anchors and aliases ({symbol}{shorten(event.anchor)[1:-1]}) are not "
+                    "supported in a spec; write the values out", event.start_mark,
+                )
+            self._nodes += 1
+            if self._nodes > MAX_VALUES:
+                raise _YAMLRefusedError(f"more than {MAX_VALUES:,} values; a spec is capped there",
+                                        event.start_mark)
+            self._depth += 1
+            if self._depth > MAX_NESTING:
+                raise _YAMLRefusedError(f"nested more than {MAX_NESTING} levels deep; a spec "
+                                        "needs at most a few", event.start_mark)
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self._depth -= 1
+
+    return _NoAliasLoader
 
 
 class _YAMLRefusedError(Exception):
@@ -572,19 +622,40 @@ class _YAMLRefusedError(Exception):
         self.mark = mark
 
 
-class _DecimalLoader(_NoAliasLoader):
-    """The same loader, reading floats as Decimal with their digits as written (0.5780 stays 4 places)."""
+@functools.cache
+def _decimal_loader() -> type[Any]:
+    """The same loader, reading floats as Decimal with their digits as written (0.5780 stays 4
+    places); built on first use, as _no_alias_loader is."""
+    base = _no_alias_loader()
 
-    def construct_yaml_float(self, node: Any) -> Any:
-        text = str(self.construct_scalar(node)).replace("_", "")
-        special = {".inf": "Infinity", "+.inf": "Infinity", "-.inf": "-Infinity", ".nan": "NaN"}
-        try:
-            return Decimal(special.get(text.lower(), text))
-        except InvalidOperation:  # YAML 1.1's base-60 floats (1:30.5): PyYAML's own reading
-            return super().construct_yaml_float(node)
+    class _DecimalLoader(base):  # type: ignore[valid-type,misc]  # a class made at run time
+        def construct_yaml_float(self, node: Any) -> Any:
+            text = str(self.construct_scalar(node)).replace("_", "")
+            special = {".inf": "Infinity", "+.inf": "Infinity", "-.inf": "-Infinity", ".nan": "NaN"}
+            try:
+                return Decimal(special.get(text.lower(), text))
+            except InvalidOperation:  # YAML 1.1's base-60 floats (1:30.5): PyYAML's own reading
+                return super().construct_yaml_float(node)
+
+    _DecimalLoader.add_constructor("tag:yaml.org,2002:float", _DecimalLoader.construct_yaml_float)
+    return _DecimalLoader
 
 
-_DecimalLoader.add_constructor("tag:yaml.org,2002:float", _DecimalLoader.construct_yaml_float)
+def _load_yaml(text: str, source: str, decimal: bool = False) -> object:
+    """YAML text as Python values through ``_no_alias_loader`` (a SafeLoader: no arbitrary objects)."""
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=_decimal_loader() if decimal else _no_alias_loader())
+    except _YAMLRefusedError as error:
+        where = f"line {error.mark.line + 1}, column {error.mark.column + 1}"
+        raise SpecError(f"YAML at {where}: {error}", source=source) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or "syntax error"
+        raise SpecError(f"malformed YAML{where}: {shorten(problem, 120)[1:-1]}",
+                        source=source) from None
 
 
 def parse_text(text: str, fmt: str, source: str, *, decimal: bool = False) -> dict[str, Any]:
@@ -603,23 +674,14 @@ def parse_text(text: str, fmt: str, source: str, *, decimal: bool = False) -> di
             data: object = tomllib.loads(text, parse_float=parse_float)
         elif fmt == "json":
             data = json.loads(text, parse_float=parse_float)
-        else:  # SafeLoader subclasses: no arbitrary objects
-            data = yaml.load(text, Loader=_DecimalLoader if decimal else _NoAliasLoader)
+        else:
+            data = _load_yaml(text, source, decimal)
     except tomllib.TOMLDecodeError as error:
         raise SpecError(f"malformed TOML: {error}; check the syntax there", source=source) from None
     except json.JSONDecodeError as error:
         raise SpecError(
             f"malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}", source=source
         ) from None
-    except _YAMLRefusedError as error:
-        where = f"line {error.mark.line + 1}, column {error.mark.column + 1}"
-        raise SpecError(f"YAML at {where}: {error}", source=source) from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or "syntax error"
-        raise SpecError(f"malformed YAML{where}: {shorten(problem, 120)[1:-1]}",
-                        source=source) from None
     except RecursionError:
         raise SpecError(f"nested too deeply to read; a spec may nest at most {MAX_NESTING} levels",
                         source=source) from None

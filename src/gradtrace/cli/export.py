@@ -75,10 +75,15 @@ def export(
         atomic_write_bytes(output, buffer.getvalue())
     else:
         from gradtrace.interop.script import script
+        from gradtrace.trace.record import batch_rows
+        from gradtrace.workflow import step_batch_size
 
-        data = None
+        data, batches = None, None
+        total = steps or spec.steps
         if spec.data is not None:
             X, Y = spec.arrays()
             data = (X.astype(float).tolist(), Y.astype(float).tolist())
-        atomic_write_text(output, script(torch_plan, title, data, steps or spec.steps))
+            if step_batch_size(spec) is not None:  # the rows each step takes, as `step` does
+                batches = [rows.tolist() for rows in batch_rows(len(X), step_batch_size(spec), total)]
+        atomic_write_text(output, script(torch_plan, title, data, total, batches))
     print(f"wrote {output}", file=sys.stderr)

@@ -48,7 +48,9 @@ class Activation:
     forward: Forward
     derivative: Derivative | None
     jacobian_product: JacobianProduct | None = None
-    params: Mapping[str, float] = field(default_factory=dict)
+    params: Mapping[str, float] = field(default_factory=dict)  # name -> default value
+    # name -> (lowest, highest) a spec may set, inclusive; a parameter not listed takes any number
+    param_ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     make: Callable[..., Activation] | None = None
     # the fast training path
     forward_in_place: InPlace | None = None
@@ -339,6 +341,9 @@ def make_elu(alpha: float = DEFAULT_ELU_ALPHA) -> Activation:
     from_a = alpha > 0
     return Activation(
         name="elu", params={"alpha": alpha}, make=make_elu,
+        # α ≥ 0 as in the ELU paper: a negative α makes elu non-monotone, and its range and
+        # kinks below assume α ≥ 0
+        param_ranges={"alpha": (0.0, math.inf)},
         forward=lambda z: elu(z, alpha), derivative=lambda z, a: elu_derivative(z, a, alpha),
         forward_in_place=in_place, derivative_times=times_from_a if from_a else times_from_z,
         derivative_reads_z=not from_a,

@@ -108,7 +108,9 @@ def call(fn: str, *args: Expr) -> Op:
 
 
 def fraction(numerator: int, denominator: int) -> Num:
-    """A constant written as a fraction, e.g. 1/4."""
+    """A constant written as a fraction, e.g. 1/4; a whole number (2/1) is written as one (2)."""
+    if numerator % denominator == 0:
+        return Num(float(numerator // denominator))
     text = "½" if (numerator, denominator) == (1, 2) else f"{numerator}/{denominator}"
     return Num(numerator / denominator, text)
 

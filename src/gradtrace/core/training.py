@@ -26,6 +26,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gradtrace.core.activations import DerivativeInPlace, InPlace
+from gradtrace.core.backprop import apply_update
 from gradtrace.core.losses import FastOutput
 from gradtrace.core.network import MLP, backward, forward, trains
 from gradtrace.core.optimizers import SGD, Adam, Momentum, Optimizer
@@ -279,13 +280,7 @@ class Trainer:
         """The traced engine's forward/backward, then the optimiser: slow but any network."""
         fwd = forward(self.mlp, xb)
         grads = backward(self.mlp, fwd, yb)
-        for k, layer in enumerate(self.mlp.layers, start=1):
-            grad_W, grad_b = grads.grad_W[k], grads.grad_b[k]
-            assert grad_W is not None and grad_b is not None
-            if trains(self.mlp, k, "W"):
-                self.optimizer.update(f"W{k}", layer.W, grad_W)
-            if trains(self.mlp, k, "b"):
-                self.optimizer.update(f"b{k}", layer.b, grad_b)
+        apply_update(self.mlp, grads, self.optimizer)  # the traced step's own update
         if predicted is not None:
             _predict_classes(fwd.a[-1], predicted)
         return float(np.sum(grads.per_sample_cost))

@@ -26,7 +26,7 @@ class {HALF_SSE_MODULE}(nn.Module):
         return total / a.shape[0] if self.reduction == "mean" else total
 '''
 
-RUN_SOURCE = '''
+TRAIN_STEP_SOURCE = '''
 
 def train_step(x, y):
     """One step: forward, the cost, loss.backward(), optimizer.step(); returns the cost."""
@@ -35,7 +35,14 @@ def train_step(x, y):
     cost.backward()
     optimizer.step()
     return cost.item()
+'''
 
+PRINT_WEIGHTS_SOURCE = '''    for l, linear in enumerate(linears, start=1):
+        print(f"W{{l}}{prime} = {{linear.weight.tolist()!r}}")
+        print(f"b{{l}}{prime} = {{linear.bias.tolist()!r}}")
+'''
+
+RUN_SOURCE = '''
 
 x = torch.tensor({x})
 y = torch.tensor({y})
@@ -43,27 +50,25 @@ y = torch.tensor({y})
 if __name__ == "__main__":
     for step in range({steps}):
         print(f"step {{step + 1}}: C = {{train_step(x, y)!r}}")
-    for l, linear in enumerate(linears, start=1):
-        print(f"W{{l}}' = {{linear.weight.tolist()!r}}")
-        print(f"b{{l}}' = {{linear.bias.tolist()!r}}")
+'''
+
+# A spec with [training] batch_size steps through its samples in order, wrapping around: each
+# step takes the rows listed for it, as gradtrace step does.
+BATCHES_SOURCE = '''
+
+x = torch.tensor({x})
+y = torch.tensor({y})
+batches = {batches}  # the rows of each step: [training] batch_size, in order, wrapping around
+
+if __name__ == "__main__":
+    for step, rows in enumerate(batches):
+        print(f"step {{step + 1}}: C = {{train_step(x[rows], y[rows])!r}}")
 '''
 
 NO_DATA_SOURCE = '''
 
-def train_step(x, y):
-    """One step: forward, the cost, loss.backward(), optimizer.step(); returns the cost."""
-    optimizer.zero_grad()
-    cost = loss_fn(model(x), y)
-    cost.backward()
-    optimizer.step()
-    return cost.item()
-
-
 if __name__ == "__main__":
     # the model file holds no data: call train_step(x, y) on a batch x (m, {n_in}), y (m, {n_out})
-    for l, linear in enumerate(linears, start=1):
-        print(f"W{{l}} = {{linear.weight.tolist()!r}}")
-        print(f"b{{l}} = {{linear.bias.tolist()!r}}")
 '''
 
 
@@ -72,8 +77,9 @@ def _arguments(arguments: dict[str, Any]) -> str:
 
 
 def script(torch_plan: TorchPlan, title: str, data: tuple[list[Any], list[Any]] | None,
-           steps: int) -> str:
-    """The Python source; ``data`` = (inputs, targets) as rows, or None for a model file alone."""
+           steps: int, batches: list[list[int]] | None = None) -> str:
+    """The Python source; ``data`` = (inputs, targets) as rows, or None for a model file alone;
+    ``batches``: the rows each step takes, when the spec steps through its samples."""
     lines = [f'"""{title}: exported by gradtrace. Needs only PyTorch: python THIS_FILE."""', "",
              "import torch", "from torch import nn", "",
              "torch.set_default_dtype(torch.float64)  # gradtrace computes in float64"]
@@ -97,9 +103,14 @@ def script(torch_plan: TorchPlan, title: str, data: tuple[list[Any], list[Any]] 
               f"{torch_plan.loss.name}({_arguments(torch_plan.loss.arguments)})",
               f"optimizer = torch.optim.{torch_plan.optimizer.name}(model.parameters(), "
               f"{_arguments(torch_plan.optimizer.arguments)})"]
+    lines.append(TRAIN_STEP_SOURCE.rstrip("\n"))
     if data is None:
         first, last = torch_plan.linears[0], torch_plan.linears[-1]
-        lines.append(NO_DATA_SOURCE.format(n_in=len(first.weight[0]), n_out=len(last.weight)))
+        run = NO_DATA_SOURCE.format(n_in=len(first.weight[0]), n_out=len(last.weight))
+    elif batches is None:
+        run = RUN_SOURCE.format(x=data[0], y=data[1], steps=steps)
     else:
-        lines.append(RUN_SOURCE.format(x=data[0], y=data[1], steps=steps))
+        run = BATCHES_SOURCE.format(x=data[0], y=data[1], batches=batches)
+    lines.append(run.rstrip("\n"))
+    lines.append(PRINT_WEIGHTS_SOURCE.format(prime="" if data is None else "'"))
     return "\n".join(lines).rstrip("\n") + "\n"

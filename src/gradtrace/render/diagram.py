@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 from matplotlib import rc_context
 from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -119,11 +120,23 @@ def _bias_label(step: Step, l: int, j: int, show: Show, precision: int) -> str:
     return f"b = {fmt(update.b_old[j, 0], precision)}"
 
 
-def _neuron_value(step: Step, l: int, j: int, show: Show) -> tuple[str, float]:
-    """(symbol, value) written in a neuron: δ in the gradient view, else a (first sample)."""
-    if show == "gradients" and l > 0:
-        return f"$\\delta^{{({l})}}_{{{j + 1}}}$", float(step.backward_of(l).delta[j, 0])
-    return f"$a^{{({l})}}_{{{j + 1}}}$", float(step.activation(l)[j, 0])
+SUPERSCRIPT = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
+SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def _neuron_value(step: Step, l: int, j: int, show: Show, plain: bool = False) -> tuple[str, float]:
+    """(symbol, value) written in a neuron: δ in the gradient view, else a (first sample).
+
+    ``plain`` writes the symbol in Unicode (a₃⁽¹⁾) rather than mathtext: matplotlib parses each
+    mathtext label with pyparsing, tens of milliseconds apiece; a diagram of wide layers skips it.
+    """
+    delta = show == "gradients" and l > 0
+    value = float(step.backward_of(l).delta[j, 0] if delta else step.activation(l)[j, 0])
+    if plain:
+        letter = "δ" if delta else "a"
+        return f"{letter}{str(j + 1).translate(SUBSCRIPT)}{f'({l})'.translate(SUPERSCRIPT)}", value
+    letter = "\\delta" if delta else "a"
+    return f"${letter}^{{({l})}}_{{{j + 1}}}$", value
 
 
 def _title(trace: Trace, step: Step, show: Show, precision: int) -> str:
@@ -158,8 +171,9 @@ def figure(trace: Trace, show: Show = "values", step: int = 0, precision: int = 
                  for l in range(1, len(sizes))), default=1.0) or 1.0
     for l in range(1, len(sizes)):
         _draw_edges(ax, current, l, layout, y_of, show, precision, scale)
+    plain = any(layer_slots.elided for layer_slots in layout)  # a big network: no mathtext
     for l, layer_slots in enumerate(layout):
-        _draw_neurons(ax, current, l, layer_slots, y_of, show, precision)
+        _draw_neurons(ax, current, l, layer_slots, y_of, show, precision, plain)
     fig.suptitle(_title(trace, current, show, precision), fontsize=10, y=0.97)
     handles = [Line2D([], [], color=POSITIVE, lw=2, label="positive"),
                Line2D([], [], color=NEGATIVE, lw=2, label="negative")]
@@ -173,29 +187,41 @@ def _draw_edges(ax: Axes, step: Step, l: int, layout: list[Slots], y_of: Positio
     values, _ = _edge_values(step, l, show)
     sources, targets = layout[l - 1].units, layout[l].units
     labelled = len(sources) * len(targets) <= MAX_EDGE_LABELS
+    # Unlabelled (big) layers draw their edges as one collection: one artist, not one per edge
+    segments: list[tuple[tuple[float, float], tuple[float, float]]] = []
+    colours: list[str] = []
+    widths: list[float] = []
     for jk, j in enumerate(targets):
         t = 0.25 + 0.5 * (jk / max(len(targets) - 1, 1))  # labels of one target share a t
         for ik, i in enumerate(sources):
             value = float(values[j, i])
             x0, y0, x1, y1 = l - 1, y_of(l - 1, ik), l, y_of(l, jk)
             colour = POSITIVE if value > 0 else NEGATIVE if value < 0 else ZERO
-            ax.plot([x0, x1], [y0, y1], color=colour, lw=0.6 + 3.4 * abs(value) / scale,
-                    alpha=0.75, solid_capstyle="round", zorder=1)
-            if labelled:
-                angle = float(np.degrees(np.arctan2(y1 - y0, x1 - x0)))
-                ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0),
-                        _edge_label(step, l, j, i, show, precision), fontsize=7, ha="center",
-                        va="center", rotation=angle, rotation_mode="anchor",
-                        transform_rotates_text=True, color=colour, zorder=3, bbox=LABEL_BOX)
+            width = 0.6 + 3.4 * abs(value) / scale
+            if not labelled:
+                segments.append(((x0, y0), (x1, y1)))
+                colours.append(colour)
+                widths.append(width)
+                continue
+            ax.plot([x0, x1], [y0, y1], color=colour, lw=width, alpha=0.75,
+                    solid_capstyle="round", zorder=1)
+            angle = float(np.degrees(np.arctan2(y1 - y0, x1 - x0)))
+            ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0),
+                    _edge_label(step, l, j, i, show, precision), fontsize=7, ha="center",
+                    va="center", rotation=angle, rotation_mode="anchor",
+                    transform_rotates_text=True, color=colour, zorder=3, bbox=LABEL_BOX)
+    if segments:
+        ax.add_collection(LineCollection(segments, colors=colours, linewidths=widths, alpha=0.75,
+                                         capstyle="round", zorder=1), autolim=False)
 
 
 def _draw_neurons(ax: Axes, step: Step, l: int, layer_slots: Slots, y_of: Position,
-                  show: Show, precision: int) -> None:
+                  show: Show, precision: int, plain: bool = False) -> None:
     last = len(step.network.layers)
     fill = "#eef3f8" if l == 0 else "#fdf1e6" if l == last else "#f4f4f4"
     for k, j in enumerate(layer_slots.units):
         x, y = l, y_of(l, k)
-        name, value = _neuron_value(step, l, j, show)
+        name, value = _neuron_value(step, l, j, show, plain=plain)
         ax.scatter([x], [y], s=1500, c=fill, edgecolors="#333333", linewidths=1.2, zorder=4)
         ax.text(x, y, fmt(value, precision), ha="center", va="center", fontsize=8, zorder=5)
         ax.annotate(name, (x, y), xytext=(0, 24), textcoords="offset points", ha="center",

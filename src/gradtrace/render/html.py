@@ -11,8 +11,7 @@ from collections.abc import Iterator
 
 from gradtrace.render import diagram
 from gradtrace.render.markdown import describe
-from gradtrace.render.math import aligned
-from gradtrace.render.mathml import to_mathml
+from gradtrace.render.mathml import aligned_ml
 from gradtrace.render.options import RenderOptions
 from gradtrace.render.wording import (
     DRIFT_TITLE,
@@ -50,6 +49,7 @@ math[display="block"] { margin: .4rem 0; }
 mtd[columnalign="right"] { text-align: right; }
 mtd[columnalign="left"] { text-align: left; }
 .note { border-left: 3px solid #c9d6e8; padding-left: .6rem; color: #444; margin: .3rem 0; }
+.fold { color: #555; font-style: italic; margin: .2rem 0; }
 figure.diagram { margin: 1rem 0; text-align: center; }
 figure.diagram svg { max-width: 100%; height: auto; }
 figcaption { color: #555; font-size: .9rem; }
@@ -114,8 +114,8 @@ def _steps(trace: Trace, options: RenderOptions, level: int) -> Iterator[str]:
         yield _figure(trace, step, "values", NETWORK_CAPTION, options.precision)
         yield f'<section class="phase">\n<{h_phase}>{GIVEN_TITLE}</{h_phase}>'
         yield f"<p>{html.escape(GIVEN_INTRO)}</p>"
-        yield ('<div class="eq">' + to_mathml(aligned(given(step), math_style(options),
-                                                       compact=True)) + "</div>\n</section>")
+        yield ('<div class="eq">' + aligned_ml(given(step), math_style(options), compact=True)
+               + "</div>\n</section>")
         for phase, quantities in sections(step):
             yield (f'<section class="phase" id="{phase}-{step.index + 1}">\n'
                    f"<{h_phase}>{PHASE_TITLES[phase]}</{h_phase}>\n"
@@ -138,7 +138,10 @@ def _quantity_html(quantity: Quantity, options: RenderOptions, tag: str) -> str:
     for block in blocks(quantity, options):
         if block.label:
             parts.append(f'<p class="eq-label">{html.escape(block.label)}:</p>')
-        parts.append(f'<div class="eq">{to_mathml(block.latex)}</div>')
+        parts.append(f'<div class="eq">{aligned_ml(block.equations, block.style, compact=block.compact)}'
+                     "</div>")
+        if block.fold:
+            parts.append(f'<p class="fold">{html.escape(block.fold)}</p>')
     remark = note(quantity)
     if remark:
         parts.append(f'<p class="note">{html.escape(remark)}</p>')

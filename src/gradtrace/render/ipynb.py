@@ -47,7 +47,9 @@ def _setup_code(step: Step) -> str:
              "# The network before the step: W (n_out, n_in), b (n_out,)"]
     layers = []
     for l, (info, update) in enumerate(zip(network.layers, step.update, strict=True), start=1):
-        params = f", slope={info.slope!r}" if info.slope is not None else ""
+        # every parameter of the activation (elu's alpha too), so the cell rebuilds this very network
+        given = info.params or ((("slope", info.slope),) if info.slope is not None else ())
+        params = "".join(f", {key}={value!r}" for key, value in given)
         lines += [f"W{l} = {_array(update.W_old)}", f"b{l} = {_vector(update.b_old)}",
                   f"act{l} = get_activation({info.activation!r}{params})"]
         trainable = "" if info.trainable else ", trainable=False"

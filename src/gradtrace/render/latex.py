@@ -136,6 +136,8 @@ def _step(step: Step, options: RenderOptions, network_pdf: str, updates_pdf: str
                 if block.label:
                     lines += [f"\\emph{{{escape(block.label)}:}}"]
                 lines += [_display(block.latex, size)]
+                if block.fold:
+                    lines += [escape(block.fold.replace("…", "...")) + "\\par"]
             remark = note(quantity)
             if remark:
                 lines += [f"\\emph{{Note:}} {escape(remark)}"]

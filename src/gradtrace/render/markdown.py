@@ -106,6 +106,8 @@ def quantity_lines(quantity: Quantity, options: RenderOptions, level: str) -> li
         if block.label:
             lines += [f"*{block.label}:*", ""]
         lines += [display(block.latex), ""]
+        if block.fold:
+            lines += [escape(block.fold), ""]
     remark = note(quantity)
     if remark:
         lines += [f"> {escape(remark)}", ""]

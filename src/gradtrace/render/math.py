@@ -226,6 +226,8 @@ def _operator(op: Op, ms: MathStyle) -> tuple[str, int]:
         return (f"{base}^{{{exponent}}}" if latex else f"{base}^{exponent}"), PRECEDENCE["square"]
     if op.fn == "√" and latex:
         return f"\\sqrt{{{args[0][0]}}}", ATOM
+    if op.fn == "abs":  # |y − a|
+        return (f"\\left|{args[0][0]}\\right|" if latex else f"|{args[0][0]}|"), ATOM
     inner = ", ".join(text for text, _ in args)
     if latex:
         name = LATEX_FUNCTIONS.get(op.fn, f"\\operatorname{{{op.fn}}}")
@@ -267,23 +269,23 @@ def break_latex(text: str, width: int) -> list[str]:
     if visible_length(text) <= width:
         return [text]
     lines: list[str] = []
-    depth, start, i = 0, 0, 0
-    while i < len(text):
-        if text.startswith(("\\left", "\\begin"), i):
+    depth, start = 0, 0
+    # Only the tokens that open or close a group, and the sums, matter: scan them, not every
+    # character (a 40 x 40 matrix is tens of thousands of characters).
+    for token in _BREAK_TOKENS.finditer(text):
+        kind, i = token.group(), token.start()
+        if kind in ("\\left", "\\begin", "{"):
             depth += 1
-        elif text.startswith(("\\right", "\\end"), i):
+        elif kind in ("\\right", "\\end", "}"):
             depth -= 1
-        elif text[i] == "{":
-            depth += 1
-        elif text[i] == "}":
-            depth -= 1
-        elif depth == 0 and text.startswith((" + ", " - "), i) and visible_length(
-                text[start:i]) >= width:
+        elif depth == 0 and visible_length(text[start:i]) >= width:
             lines.append(text[start:i])
             start = i + 1
-        i += 1
     lines.append(text[start:])
     return lines
+
+
+_BREAK_TOKENS = re.compile(r"\\left|\\begin|\\right|\\end|[{}]|(?= [+-] )")
 
 
 def aligned(equations: Sequence[Equation], ms: MathStyle, width: int = 80,

@@ -16,7 +16,15 @@ from rich.text import Text
 from gradtrace.render.math import MathStyle, matrix, number
 from gradtrace.render.math import render as render_expr
 from gradtrace.render.options import RenderOptions
-from gradtrace.render.wording import DRIFT_TITLE, drift_lines, network_line, phase_title, step_line
+from gradtrace.render.wording import (
+    DRIFT_TITLE,
+    NEURON_FOLD,
+    drift_lines,
+    folded,
+    network_line,
+    phase_title,
+    step_line,
+)
 from gradtrace.trace.model import PHASES, Equation, Quantity, Trace
 
 INDENT = "    "
@@ -67,9 +75,12 @@ def quantity_lines(quantity: Quantity, options: RenderOptions) -> list[Text]:
     if options.view in ("matrix", "both"):
         lines += equation_lines(quantity.matrix, options, one_line=False)
     if options.view in ("neuron", "both"):
-        for equation in quantity.neuron:
+        indent = INDENT if options.view == "both" else ""
+        for equation in quantity.neuron[:NEURON_FOLD]:
             for line in equation_lines(equation, options, one_line=True):
-                lines.append(Text.assemble(INDENT if options.view == "both" else "", line))
+                lines.append(Text.assemble(indent, line))
+        if len(quantity.neuron) > NEURON_FOLD:
+            lines.append(Text(indent + folded(len(quantity.neuron) - NEURON_FOLD), style="dim"))
     return lines
 
 

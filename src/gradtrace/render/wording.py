@@ -123,12 +123,36 @@ def note(quantity: Quantity) -> str | None:
 
 # ---- The layout every document shares ----------------------------------------------------------
 
+# The neuron view prints at most this many scalar equations per quantity (the built-in examples
+# have at most 12); the rest are folded into one line that says how many and where they are.
+# A 40 x 40 layer has 1,600 weight equations: printed, they are megabytes nobody reads.
+NEURON_FOLD = 16
+
+
+def folded(hidden: int) -> str:
+    """The line standing for equations past the fold: ``… 1,584 more (all in the JSON trace)``."""
+    return f"… {hidden:,} more equations like these (all in the JSON trace: --format json)"
+
+
 @dataclass(frozen=True)
 class Block:
-    """One displayed equation block of a quantity: a label ("Per neuron") and LaTeX ``aligned``."""
+    """One displayed equation block of a quantity: a label ("Per neuron"), its equations, and how
+    many more past the fold (``hidden``) it leaves out. ``latex`` is the LaTeX ``aligned`` of them."""
 
     label: str | None
-    latex: str
+    equations: tuple[Equation, ...]
+    style: MathStyle
+    compact: bool = False
+    hidden: int = 0
+
+    @property
+    def latex(self) -> str:
+        return aligned(self.equations, self.style, compact=self.compact)
+
+    @property
+    def fold(self) -> str | None:
+        """The fold line, or None when every equation is shown."""
+        return folded(self.hidden) if self.hidden else None
 
 
 def math_style(options: RenderOptions) -> MathStyle:
@@ -153,10 +177,12 @@ def blocks(quantity: Quantity, options: RenderOptions) -> list[Block]:
     ms = math_style(options)
     result = []
     if options.view in ("matrix", "both"):
-        result.append(Block(None, aligned([quantity.matrix], ms)))
+        result.append(Block(None, (quantity.matrix,), ms))
     if options.view in ("neuron", "both") and quantity.neuron:
         label = NEURON_LABEL if options.view == "both" else None
-        result.append(Block(label, aligned(quantity.neuron, ms, compact=True)))
+        shown = quantity.neuron[:NEURON_FOLD]
+        result.append(Block(label, tuple(shown), ms, compact=True,
+                            hidden=len(quantity.neuron) - len(shown)))
     return result
 
 

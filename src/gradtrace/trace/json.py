@@ -64,6 +64,8 @@ def network_to_dict(network: NetworkInfo) -> dict[str, Any]:
         }
         if layer.slope is not None:
             item["slope"] = layer.slope
+        if layer.params:
+            item["params"] = dict(layer.params)
         layers.append(item)
     return {"loss": network.loss, "train_biases": network.train_biases, "layers": layers,
             "batch_reduction": network.batch_reduction, "weights_layout": network.weights_layout,
@@ -181,7 +183,7 @@ def from_dict(data: dict[str, Any]) -> Trace:
     network = NetworkInfo(
         net["loss"],
         tuple(LayerInfo(ly["inputs"], ly["outputs"], ly["activation"], ly.get("slope"),
-                        ly.get("trainable", True)) for ly in net["layers"]),
+                        ly.get("trainable", True), _layer_params(ly)) for ly in net["layers"]),
         net.get("train_biases", True),
         net.get("batch_reduction", "mean"),
         net.get("weights_layout", "out_in"),
@@ -223,3 +225,9 @@ def _step_from_dict(data: dict[str, Any], network: NetworkInfo) -> Step:
         optimizer=OptimizerInfo(name, tuple((k, float(v)) for k, v in optimizer.items())),
         exact=exact,
     )
+
+
+def _layer_params(layer: dict[str, Any]) -> tuple[tuple[str, float], ...]:
+    """A layer's activation parameters; a trace written before "params" has at most a slope."""
+    params = layer.get("params", {"slope": layer["slope"]} if "slope" in layer else {})
+    return tuple((str(key), float(value)) for key, value in params.items())

@@ -35,8 +35,9 @@ class LayerInfo:
     inputs: int
     outputs: int
     activation: str
-    slope: float | None = None  # leaky_relu only
+    slope: float | None = None  # leaky_relu only (also in params; kept for readers of /1)
     trainable: bool = True
+    params: tuple[tuple[str, float], ...] = ()  # the activation's parameters: (("alpha", 0.5),)
 
 
 # The conventions a trace is written in (spec fields of the same names; README "Spec format").

@@ -41,6 +41,7 @@ def network_info(mlp: MLP, weights_layout: str = "out_in",
             LayerInfo(
                 layer.n_in, layer.n_out, layer.activation.name,
                 layer.activation.params.get("slope"), layer.trainable,
+                tuple(layer.activation.params.items()),
             )
             for layer in mlp.layers
         ),

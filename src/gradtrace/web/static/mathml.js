@@ -25,11 +25,11 @@ const mrow = (...parts) => `<mrow>${parts.join("")}</mrow>`;
 export function formatNumber(value, precision = 6) {
   if (typeof value !== "number") return String(value);
   if (!Number.isFinite(value)) return String(value);
-  let text = Number(value.toPrecision(precision)).toString();
-  if (text.includes("e")) {
-    const [mantissa, exponent] = value.toExponential(precision - 1).split("e");
-    text = `${Number(mantissa)}e${Number(exponent)}`;
-  }
+  // Python's "g": scientific when the rounded exponent is below -4 or at least the precision
+  const [mantissa, exponent] = value.toExponential(precision - 1).split("e");
+  const power = Number(exponent);
+  let text = power < -4 || power >= precision ? `${Number(mantissa)}e${power}`
+    : Number(value.toPrecision(precision)).toString();
   if (text === "-0") text = "0";
   return text.replace(/-/g, "\u2212");
 }
@@ -73,6 +73,11 @@ export function symbolML(node) {
     const target = layered(name.slice(4), node.layer, node.index);
     return `<mfrac>${mrow(mo("\u2202"), mi("C"))}${mrow(mo("\u2202"), target)}</mfrac>`;
   }
+  if (name.includes("_")) {  // optimiser state of a parameter: v_W -> v with subscript W^(l)
+    const [state, parameter] = name.split(/_(.*)/s);
+    const sub = `<msub>${mi(state)}${layered(parameter, node.layer, null)}</msub>`;
+    return node.index && node.index.length ? mrow(sub, mo("["), mn(node.index.join(",")), mo("]")) : sub;
+  }
   return layered(name, node.layer, node.index);
 }
 
@@ -89,6 +94,23 @@ export function words(kind, layer) {
 
 function paren(text) {
   return mrow(mo("("), text, mo(")"));
+}
+
+// The base of a square or transpose: parenthesised when weaker or already carrying a script or a
+// fraction bar, (a^(1))², so two superscripts never read as one (as render/mathml.py writes it).
+function scriptBase(part) {
+  const text = wrapExpr(part, ATOM);
+  return /^<(msup|msubsup|mfrac)>/.test(text) ? paren(text) : text;
+}
+
+// A layered symbol transposed: the ⊤ joins the layer's superscript, a^(1)⊤.
+function transposed(node, part, numbers) {
+  const [text] = part;
+  if (!numbers && node.sym !== undefined && text.startsWith("<msup><mi>")
+      && text.endsWith("</mo></mrow></msup>")) {
+    return `${text.slice(0, -"</mrow></msup>".length)}${mi("\u22a4")}</mrow></msup>`;
+  }
+  return `<msup>${scriptBase(part)}${mi("\u22a4")}</msup>`;
 }
 
 function wrapExpr([text, precedence], strength, strict = false) {
@@ -110,7 +132,7 @@ function constant(node) {
 function functionName(fn) {
   if (fn === "\u03a3_s") return `<msub>${mo("\u2211")}${mi("s")}</msub>`;
   if (fn === "\u03a3") return mo("\u2211");
-  return mi(fn);
+  return mi(fn.replace(/'/g, "\u2032"));
 }
 
 function renderExpr(node, numbers) {
@@ -148,14 +170,15 @@ function operator(node, numbers) {
     case "neg":
       return [mrow(mo("\u2212"), wrapExpr(args[0], strength + 1)), strength];
     case "square":
-      return [`<msup>${wrapExpr(args[0], ATOM)}${mn(2)}</msup>`, strength];
+      return [`<msup>${scriptBase(args[0])}${mn(2)}</msup>`, strength];
     case "transpose":
-      return [`<msup>${wrapExpr(args[0], ATOM)}${mi("\u22a4")}</msup>`, strength];
+      return [transposed(node.args[0], args[0], numbers), strength];
     case "call":
       if (node.fn === "pow") {  // Adam's bias correction: β1^t
         return [`<msup>${wrapExpr(args[0], ATOM)}${wrapExpr(args[1], ATOM)}</msup>`, PRECEDENCE.square];
       }
       if (node.fn === "\u221a") return [`<msqrt>${args[0][0]}</msqrt>`, ATOM];  // √
+      if (node.fn === "abs") return [mrow(mo("|"), args[0][0], mo("|")), ATOM];  // |y − a|
       return [mrow(functionName(node.fn), paren(args.map((a) => a[0]).join(mo(",")))),
         PRECEDENCE.call];
     default:
