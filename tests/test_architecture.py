@@ -33,7 +33,7 @@ MAY_USE: dict[str, set[str]] = {
     "grade": {"core", "trace", "spec", "workflow"},  # hand work graded on the engine's numbers
     "checkpoint": {"core", "spec"},  # the model file's format
     "network": {"core", "spec", "checkpoint", "data", "interop"},  # interop: Network.to_torch
-    "interop": {"core", "spec", "trace", "workflow"},  # PyTorch, imported only when called
+    "interop": {"core", "spec", "trace", "workflow", "data"},  # PyTorch, imported only when called
     "classic": {"core"},
     "examples": set(),
     # the web may use anything but the cli

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from gradtrace.core.activations import ACTIVATIONS
 from gradtrace.core.losses import LOSSES
+from gradtrace.data.dataset import one_hot
 from gradtrace.errors import GradtraceError, shorten
 from gradtrace.interop.tables import (
     HALF_SSE_MODULE,
@@ -205,7 +206,7 @@ def _batch(x: Any, y: Any, entry: LossMap, loss_fn: Any, n_in: int,
                                    "sample: drop those samples first")
         if raw.shape[0] != m or np.any((raw < 0) | (raw >= n_out)):
             raise TorchBridgeError(f"y must hold {m} class indices in 0..{n_out - 1}")
-        Y = np.eye(n_out)[raw]
+        Y = np.asarray(one_hot(raw, n_out), dtype=np.float64)  # (m, n_out)
     else:
         Y = np.asarray(raw, dtype=np.float64)
         if Y.shape != (m, n_out):

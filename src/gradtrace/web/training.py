@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from gradtrace.core.network import MLP, forward
 from gradtrace.core.optimizers import make_optimizer
 from gradtrace.core.training import Trainer, class_labels, is_classifier
+from gradtrace.data.dataset import one_hot
 from gradtrace.data.features import FEATURES, feature_matrix
 from gradtrace.data.synthetic import GENERATORS, REGRESSIONS, plane_grid
 from gradtrace.spec import Spec
@@ -95,7 +96,7 @@ def _generated(spec: Spec, settings: TrainSettings) -> Data:
                                   "the network has 1 output; give it one output per class")
         Y = y[:, None].astype(np.float64)  # (n, 1)
     elif n_out >= classes:
-        Y = np.eye(n_out)[y]  # (n, n_out) one-hot
+        Y = np.asarray(one_hot(y, n_out), dtype=np.float64)  # (n, n_out)
     else:
         raise TrainInputError("spec", f"dataset {settings.dataset!r} has {classes} classes but the "
                               f"network has {n_out} outputs; use 1 output or {classes}")
