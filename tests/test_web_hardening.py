@@ -11,7 +11,6 @@ import json
 import re
 import select
 import socket
-import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -19,9 +18,10 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from local_server import running
 
 with warnings.catch_warnings():  # starlette's notice about httpx, not about our code
     warnings.simplefilter("ignore")
@@ -254,27 +254,10 @@ def test_the_budget_counts_the_grid() -> None:
 
 # ---- a real server: streamed bodies and Host headers ---------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[str, int]]:
-    port = free_port()
-    config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="error")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not running.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield "127.0.0.1", port
-    running.should_exit = True
-    thread.join(timeout=10)
+    with running(create_app()) as port:
+        yield "127.0.0.1", port
 
 
 def test_a_chunked_body_is_refused_while_it_is_read(server: tuple[str, int]) -> None:
