@@ -159,6 +159,20 @@ def test_a_bad_file_is_an_invalid_row_and_the_class_is_still_graded(
     assert rows["typo.toml"]["status"] == "invalid" and "z1" in rows["typo.toml"]["problem"]
 
 
+def test_an_unreadable_answer_makes_an_invalid_row_that_still_scores(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    answers = injected("W1_new", "sign")
+    answers["z2"] = "abc"  # a string in TOML: not a number
+    answers_file(tmp_path, "mixed.toml", {k: (f'"{v}"' if k == "z2" else v)
+                                          for k, v in answers.items()})
+    code, out, err = run(capsys, "grade", str(tmp_path), "--format", "json")
+    assert code == 2 and "first: mixed.toml: z2: " in err
+    (row,) = json.loads(out)["students"]
+    assert row["status"] == "invalid" and row["problem"].startswith("z2: ")
+    assert (row["first_error"], row["diagnosis"]) == ("W1_new", "sign")
+    assert row["correct"] == len(answers) - 2
+
+
 def test_all_correct_class_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     answers_file(tmp_path, "a.toml", all_correct())
     answers_file(tmp_path, "b.toml", {"z1": [Decimal("0.21"), Decimal("0.315")]})

@@ -136,5 +136,5 @@ def test_body_decoding_and_type_as_other_routes(client: TestClient) -> None:
 def test_body_cap_applies(client: TestClient) -> None:
     padding = "0" * (limits.MAX_BODY_BYTES + 10)
     body = b'{"spec": "seed", "answers": {"z1": "0.' + padding.encode() + b'"}}'
-    loc, message = error_of(post(client, body), 413)
+    _, message = error_of(post(client, body), 413)
     assert "cap" in message

@@ -157,7 +157,7 @@ def _grade_class(folder: Path, fmt: GradeFormat, output: Path | None, feedback: 
     if invalid:
         first = invalid[0]
         raise SpecError(f"{len(invalid)} of {len(report.students)} answers files could not be "
-                        f"graded; first: {first.file}: {first.diagnosis.removeprefix('invalid: ')}",
+                        f"graded; first: {first.file}: {first.reason}",
                         source=str(folder))
     if report.exit_code:
         raise typer.Exit(report.exit_code)

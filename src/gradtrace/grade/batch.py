@@ -69,13 +69,19 @@ class Student:
         return "" if first is None else first.label
 
     @property
-    def diagnosis(self) -> str:
+    def reason(self) -> str:
+        """Why the row is invalid: the file's problem, or its first unreadable answer's; or ''."""
         if self.report is None:
-            return f"invalid: {self.problem}"
+            return self.problem or "cannot be graded"
         invalid = self.report.invalid
-        if invalid and self.report.first_error is None:
-            return f"invalid: {invalid[0].label}: {invalid[0].problem}"
-        return diagnosis(self.report.first_error)
+        return f"{invalid[0].label}: {invalid[0].problem}" if invalid else ""
+
+    @property
+    def diagnosis(self) -> str:
+        """The first error's diagnosis; for an invalid row without one, why it is invalid."""
+        if self.status == "invalid" and not self.first_error:
+            return f"invalid: {self.reason}"
+        return diagnosis(None if self.report is None else self.report.first_error)
 
     @property
     def notes(self) -> dict[str, str]:
@@ -86,7 +92,7 @@ class Student:
         return {"file": self.file, "status": self.status, "score": self.score,
                 "correct": self.correct, "total": self.total,
                 "first_error": self.first_error or None, "diagnosis": self.diagnosis or None,
-                "problem": self.problem, "notes": self.notes,
+                "problem": self.reason or None, "notes": self.notes,
                 "report": None if self.report is None else self.report.to_dict()}
 
 
