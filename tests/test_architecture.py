@@ -37,7 +37,9 @@ MAY_USE: dict[str, set[str]] = {
     "classic": {"core"},
     "examples": set(),
     # the web may use anything but the cli
-    "web": {"core", "trace", "render", "data", "spec", "workflow", "network", "checkpoint"},
+    # grade: POST /api/grade answers with the same grader as the CLI
+    "web": {"core", "trace", "render", "data", "spec", "workflow", "network", "checkpoint",
+            "grade"},
     "cli": {"core", "trace", "render", "data", "spec", "workflow", "network", "checkpoint",
             "web", "interop", "grade"},
 }

@@ -16,8 +16,15 @@ from gradtrace.cli.step import stdout_console
 from gradtrace.errors import GradtraceError, SpecError
 from gradtrace.grade import grade as grade_answers
 from gradtrace.grade import read_answers
+from gradtrace.grade.batch import answers_files, grade_files
 from gradtrace.grade.keys import exact_value, order_of
-from gradtrace.grade.show import render_markdown, render_text
+from gradtrace.grade.show import (
+    feedback_markdown,
+    render_class_markdown,
+    render_class_text,
+    render_markdown,
+    render_text,
+)
 from gradtrace.io import TEXT, atomic_write_text, check_output, write_stdout
 from gradtrace.render.math import MathStyle, render
 from gradtrace.spec import Spec, load_spec
@@ -28,17 +35,24 @@ class GradeFormat(StrEnum):
     text = "text"
     json = "json"
     markdown = "markdown"
+    csv = "csv"
 
 
 @app.command()
 def grade(
     answers: Annotated[Path | None, typer.Argument(
-        help="The answers file (.toml, .json, .yaml): spec = ..., then [answers] key = value.",
+        help="The answers file (.toml, .json, .yaml): spec = ..., then [answers] key = value; "
+        "or a folder of them (a class: one row per file).",
         show_default=False,
     )] = None,
     fmt: Annotated[GradeFormat, typer.Option(
-        "--format", "-f", help="text: a table; json: gradtrace.grade/1; markdown.",
+        "--format", "-f", help="text: a table; json: gradtrace.grade/1 (a folder: "
+        "gradtrace.grade-class/1); markdown; csv: a folder's gradebook.",
     )] = GradeFormat.text,
+    feedback: Annotated[Path | None, typer.Option(
+        "--feedback", help="With a folder: write each student's Markdown feedback into this "
+        "folder (FILE.md per answers file).", show_default=False,
+    )] = None,
     forgive_last_digit: Annotated[bool, typer.Option(
         "--forgive-last-digit", help="Accept one unit of the last written decimal, not half.",
     )] = False,
@@ -66,7 +80,21 @@ def grade(
       gradtrace grade --template seed -o answers.toml
 
       gradtrace grade answers.toml --format markdown
+
+      gradtrace grade answers/ --format csv -o gradebook.csv --feedback feedback/
+
+    A folder grades every answers file in it: exit 0 when every answer of every file is right,
+    1 when any is wrong or carried, 2 when a file cannot be graded (its row says why; the others
+    are still graded and written).
     """
+    if answers is not None and answers.is_dir():
+        _grade_class(answers, fmt, output, feedback, force, forgive_last_digit, tolerance)
+        return
+    if feedback is not None:
+        raise GradtraceError("--feedback is for a folder of answers files; give the folder")
+    if fmt is GradeFormat.csv:
+        raise GradtraceError("--format csv is a gradebook for a folder of answers files; give "
+                             "the folder, or use --format json for one file")
     if output is not None and str(output) != "-":
         inputs = [p for p in (answers, template) if p is not None and Path(p).is_file()]
         check_output(output, kind=TEXT, inputs=inputs, force=force)
@@ -96,6 +124,62 @@ def grade(
         raise SpecError(report.invalid[0].problem or "an answer cannot be read", source=str(answers))
     if report.exit_code:
         raise typer.Exit(report.exit_code)
+
+
+def _grade_class(folder: Path, fmt: GradeFormat, output: Path | None, feedback: Path | None,
+                 force: bool, forgive_last_digit: bool, tolerance: float | None) -> None:
+    """Grade every answers file in ``folder``; every output is checked before any grading."""
+    skip = [] if output is None or str(output) == "-" else [output]
+    files = answers_files(folder, skip)
+    if output is not None and str(output) != "-":
+        check_output(output, kind=TEXT, inputs=files, force=force)
+    targets = _feedback_targets(feedback, files, force) if feedback is not None else {}
+    report = grade_files(files, folder, forgive_last_digit=forgive_last_digit, tolerance=tolerance)
+    if fmt is GradeFormat.text and output is None:
+        render_class_text(report, stdout_console())
+    elif fmt is GradeFormat.text:
+        console = stdout_console(120)
+        with console.capture() as captured:
+            render_class_text(report, console)
+        _write(captured.get(), output)
+    else:
+        if fmt is GradeFormat.json:
+            text = json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+        else:
+            text = report.to_csv() if fmt is GradeFormat.csv else render_class_markdown(report)
+        _write(text, output)
+    for student in report.students:
+        if student.file in targets:
+            atomic_write_text(targets[student.file], feedback_markdown(student))
+    if targets:
+        print(f"wrote {len(targets)} feedback files in {feedback}", file=sys.stderr)
+    invalid = [s for s in report.students if s.status == "invalid"]
+    if invalid:
+        first = invalid[0]
+        raise SpecError(f"{len(invalid)} of {len(report.students)} answers files could not be "
+                        f"graded; first: {first.file}: {first.reason}",
+                        source=str(folder))
+    if report.exit_code:
+        raise typer.Exit(report.exit_code)
+
+
+def _feedback_targets(folder: Path, files: list[Path], force: bool) -> dict[str, Path]:
+    """FILE.md in ``folder`` for each answers file, each checked as an output (created if new)."""
+    if folder.exists() and not folder.is_dir():
+        raise GradtraceError(f"--feedback {folder}: is a file; give a folder for the feedback "
+                             "files")
+    if not folder.parent.is_dir():
+        raise GradtraceError(f"--feedback {folder}: the folder {folder.parent} does not exist; "
+                             f"create it first (mkdir -p {folder.parent})")
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as error:
+        raise GradtraceError(f"--feedback {folder}: cannot create the folder: "
+                             f"{error.strerror}") from None
+    targets = {path.name: folder / (path.name + ".md") for path in files}
+    for target in targets.values():
+        check_output(target, kind=TEXT, inputs=files, force=force, option="--feedback")
+    return targets
 
 
 def _write(text: str, output: Path | None) -> None:

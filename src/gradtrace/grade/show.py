@@ -12,6 +12,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from gradtrace.grade.batch import ClassReport, Student
 from gradtrace.grade.report import STATUSES, Entry, GradeReport, Nested
 
 STYLES = {"correct": "green", "carried": "yellow", "wrong": "red", "missing": "dim",
@@ -103,3 +104,57 @@ def render_markdown(report: GradeReport) -> str:
         lines += ["", f"## {entry.label}", ""] + [f"- {line}" for line in details(entry)]
     lines += ["", f"**Summary:** {summary_line(report)}", ""]
     return "\n".join(lines)
+
+
+def _class_rows(report: ClassReport) -> list[tuple[str, str, str, str, str]]:
+    return [(s.file, s.status, s.score, s.first_error or "—", s.diagnosis or "—")
+            for s in report.students]
+
+
+def render_class_text(report: ClassReport, console: Console) -> None:
+    """One row per student (file, score, first error, diagnosis), then the common mistakes."""
+    table = Table(title=f"Grading {report.folder}", title_justify="left")
+    for column in ("student file", "status", "score", "first error", "diagnosis"):
+        table.add_column(column, overflow="fold")
+    for row in _class_rows(report):
+        # Text cells: a problem may quote "[answers]", which rich would read as markup
+        table.add_row(*map(Text, row), style="magenta" if row[1] == "invalid" else "")
+    parts: list[Any] = [table]
+    common = report.common
+    if common:
+        mistakes = Table(title="Most common mistakes", title_justify="left")
+        for column in ("quantity", "mistake", "students"):
+            mistakes.add_column(column)
+        for item in common:
+            mistakes.add_row(Text(item.quantity), Text(item.mistake), str(item.count))
+        parts.append(mistakes)
+    parts.append(Text(class_summary_line(report), style="bold"))
+    console.print(Group(*parts))
+
+
+def class_summary_line(report: ClassReport) -> str:
+    total = len(report.students)
+    invalid = sum(s.status == "invalid" for s in report.students)
+    right = sum(s.status == "graded" and not s.first_error for s in report.students)
+    return (f"{total} files: {right} all correct, {total - right - invalid} with an error, "
+            f"{invalid} could not be graded")
+
+
+def render_class_markdown(report: ClassReport) -> str:
+    lines = [f"# Grading {report.folder}", "",
+             "| student file | status | score | first error | diagnosis |", "|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |"
+              for row in _class_rows(report)]
+    if report.common:
+        lines += ["", "## Most common mistakes", "", "| quantity | mistake | students |",
+                  "|---|---|---|"]
+        lines += [f"| {c.quantity} | {c.mistake} | {c.count} |" for c in report.common]
+    lines += ["", f"**Summary:** {class_summary_line(report)}", ""]
+    return "\n".join(lines)
+
+
+def feedback_markdown(student: Student) -> str:
+    """A student's feedback file: their graded table and diagnosis, or why it was not graded."""
+    if student.report is None:
+        return (f"# {student.file}\n\nThis answers file could not be graded: {student.problem}\n")
+    return render_markdown(student.report)

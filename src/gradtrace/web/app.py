@@ -42,8 +42,17 @@ from gradtrace.spec import (
 )
 from gradtrace.trace.json import to_dict
 from gradtrace.web import limits
+from gradtrace.web.grading import grade_reply, read_request
 from gradtrace.web.guard import Guard
-from gradtrace.web.responses import JSON, RequestError, error_response, invalid, json_body, shown
+from gradtrace.web.responses import (
+    JSON,
+    RequestError,
+    error_response,
+    exact_json_body,
+    invalid,
+    json_body,
+    shown,
+)
 from gradtrace.web.specs import PLAYGROUND, explicit_spec, to_toml
 from gradtrace.web.training import SPEC_DATA, TrainInputError, TrainSettings, train
 from gradtrace.workflow import trace_spec
@@ -104,6 +113,7 @@ class SpecText(BaseModel):
 
 
 Body = Annotated[Any, Depends(json_body)]  # decoded in one place: web/responses.py
+ExactBody = Annotated[Any, Depends(exact_json_body)]  # numbers as written (Decimal)
 
 
 def _body_doc(schema: dict[str, Any]) -> dict[str, Any]:
@@ -112,6 +122,10 @@ def _body_doc(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 SPEC_DOC = _body_doc({"type": "object", "description": "a spec's fields (README 'Spec format')"})
+GRADE_DOC = _body_doc({"type": "object", "required": ["spec", "answers"], "description":
+                       "an answers file as JSON (README 'Check your hand work'): spec (fields or "
+                       "an example name), answers ({key: number as a string, e.g. \"0.5780\"}), "
+                       "conventions; forgive_last_digit, tolerance"})
 
 
 def validate_spec(data: Any, prefix: str = "") -> Spec:
@@ -276,6 +290,27 @@ def create_app(initial_spec: dict[str, Any] | None = None,
             raise RequestError(422, "", str(error).removeprefix(f"{spec.source}: ")) from None
         return JSON(to_dict(trace))
 
+    @app.post("/api/grade", openapi_extra=GRADE_DOC)
+    def grade_endpoint(body: ExactBody) -> JSON:
+        """Grade a learner's answers on the spec's step(s): the ``gradtrace.grade/1`` JSON.
+
+        Each number is judged at its written precision: send it as a string ("0.5780") or a JSON
+        number (read as written, not as a float). web/grading.py says what is a 422.
+        """
+        spec_data, sheet, options = read_request(body)
+        spec = _grade_spec(spec_data)
+        _limit("answers", sheet.steps, limits.MAX_STEP_STEPS, "steps")
+        if spec.data is None:
+            raise RequestError(422, "spec.data", "the spec has no data; add data.input and "
+                               "data.target")
+        try:
+            report = grade_reply(spec, sheet, options)
+        except LimitError as error:
+            raise RequestError(413, "spec", str(error), "limit") from None
+        except NumericalError as error:
+            raise RequestError(422, "spec", str(error).removeprefix(f"{spec.source}: ")) from None
+        return JSON(report.to_dict())
+
     @app.post("/api/train", openapi_extra=_body_doc(TrainRequest.model_json_schema()))
     def train_endpoint(body: Body) -> JSON:
         """Train a copy of the spec's network: new spec, train/test losses, boundary grid, each
@@ -304,6 +339,16 @@ def create_app(initial_spec: dict[str, Any] | None = None,
             raise RequestError(422, "spec.data", str(error)) from None
 
     return app
+
+
+def _grade_spec(data: Any) -> Spec:
+    """POST /api/grade's spec: its fields, or a built-in example's name (never a server path)."""
+    if isinstance(data, str):
+        if data not in example_names():
+            raise RequestError(422, "spec", unknown_name("example", data, example_names())
+                               + "; or send the spec's fields as an object")
+        data = _example(data)
+    return validate_spec(data, "spec.")
 
 
 def _example(name: str) -> dict[str, Any]:

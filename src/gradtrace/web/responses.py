@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from starlette.requests import Request
@@ -102,17 +103,31 @@ def invalid(errors: Sequence[Mapping[str, Any]], prefix: Sequence[str | int] = (
 
 async def json_body(request: Request) -> Any:
     """The request body as JSON (a FastAPI dependency): 415 for another type, 422 if unreadable."""
+    _check_content_type(request)
+    return decode_json(await request.body())
+
+
+async def exact_json_body(request: Request) -> Any:
+    """As ``json_body``, but every JSON number with a fraction or exponent is read as the Decimal
+    it is written as, so ``0.5780`` keeps its four decimals (POST /api/grade judges by them)."""
+    _check_content_type(request)
+    return decode_json(await request.body(), exact=True)
+
+
+def _check_content_type(request: Request) -> None:
     content_type = request.headers.get("content-type", "")
     media = content_type.split(";")[0].strip().lower()
     if media not in JSON_TYPES and not (media.startswith("application/") and media.endswith("+json")):
         raise RequestError(415, "", f"request body: expected Content-Type application/json, found "
                            f"{shorten(media or 'none', 60)!r}; send the spec as JSON",
                            "content_type")
-    return decode_json(await request.body())
 
 
-def decode_json(raw: bytes) -> Any:
-    """JSON from bytes, or a RequestError: bad UTF-8, syntax, depth, huge integers, surrogates."""
+def decode_json(raw: bytes, exact: bool = False) -> Any:
+    """JSON from bytes, or a RequestError: bad UTF-8, syntax, depth, huge integers, surrogates.
+
+    ``exact``: numbers with a fraction or an exponent become ``Decimal`` as written, not floats.
+    """
     if not raw.strip():
         raise RequestError(422, "", "request body: empty; send a JSON object", "json_invalid")
     try:
@@ -122,7 +137,7 @@ def decode_json(raw: bytes) -> Any:
                            f"0x{raw[error.start]:02x}); send the JSON as UTF-8 text",
                            "json_invalid") from None
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_float=Decimal) if exact else json.loads(text)
     except json.JSONDecodeError as error:
         raise RequestError(422, "", f"request body: malformed JSON at character {error.pos}: "
                            f"{error.msg}", "json_invalid") from None
