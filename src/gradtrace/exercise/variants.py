@@ -19,6 +19,7 @@ from gradtrace.core.gradcheck import DEFAULT_STEP
 from gradtrace.errors import GradtraceError
 from gradtrace.exercise.generate import generate
 from gradtrace.grade import engine
+from gradtrace.grade.given import MIN_SIGNIFICANT
 from gradtrace.grade.judge import network_of
 from gradtrace.grade.keys import order_of, true_values
 from gradtrace.spec import Spec, parse_spec
@@ -44,8 +45,10 @@ class Variant:
 def ambiguity(spec: Spec, decimals: int) -> str | None:
     """Why ``spec`` is no fair exercise at ``decimals`` decimals, or None when it is.
 
-    It must gradient-check, and on each quantity of the step the right value and every mistake's
-    value (grade/engine.py) must differ pairwise at ``decimals`` decimals.
+    It must gradient-check; every nonzero entry of every quantity must show MIN_SIGNIFICANT
+    significant figures at ``decimals`` decimals (as the grader asks of an answer); and on each
+    quantity of the step the right value and every mistake's value (grade/engine.py) must
+    differ pairwise at ``decimals`` decimals.
     """
     for comparison in check_spec(spec, DEFAULT_STEP):
         if not comparison.passes():
@@ -53,9 +56,14 @@ def ambiguity(spec: Spec, decimals: int) -> str | None:
     step = trace_spec(spec, steps=1).steps[0]
     net = network_of(spec)
     truth = true_values(step)
+    smallest = 10.0 ** (MIN_SIGNIFICANT - 1 - decimals)
     for key in order_of(step):
         if not engine.recomputable(key):
             continue
+        tiny = [x for x in np.ravel(truth[key]) if 0 < abs(x) < smallest]
+        if tiny:  # the grader wants MIN_SIGNIFICANT figures: d decimals would not hold them
+            return (f"{key}: {tiny[0]:.2g} needs more than {decimals} decimals for "
+                    f"{MIN_SIGNIFICANT} significant figures")
         variants = engine.compute(key, truth, net, mistakes=True)
         for first, second in combinations(variants, 2):
             if not _differ(first.value, second.value, decimals):
