@@ -154,6 +154,13 @@ def test_an_ambiguous_spec_is_one_line_exit_2(tmp_path: Path,
     assert "--sizes '2,x': give whole numbers" in capsys.readouterr().err
     assert main(["exercise", "--activations", "sigmod", "-o", str(tmp_path / "s.md")]) == 2
     assert "did you mean 'sigmoid'" in capsys.readouterr().err
+    assert main(["exercise"]) == 2
+    assert "give the sheet's file with -o" in capsys.readouterr().err
+    # refused before the sheet is written: nothing half done
+    assert main(["exercise", "--count", "2", "-f", "latex", "-o", str(tmp_path / "s.tex"), "--key",
+                 str(tmp_path / "k.tex")]) == 2
+    assert "a LaTeX or PDF key holds one variant" in capsys.readouterr().err
+    assert not (tmp_path / "s.tex").exists()
 
 
 def test_html_and_latex_sheets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -58,8 +58,8 @@ def exercise(
     ask: Annotated[Ask, typer.Option(help="Which quantities the sheet asks for.")] = Ask.all,
     fmt: Annotated[SheetFormat, typer.Option("--format", "-f", help="Sheet and key format.")]
     = SheetFormat.markdown,
-    output: Annotated[Path, typer.Option("--output", "-o", help="The sheet file.")] = Path(
-        "sheet.md"),
+    output: Annotated[Path | None, typer.Option("--output", "-o",
+                                                help="The sheet file (required).")] = None,
     key: Annotated[Path | None, typer.Option(help="Also write the worked key here.")] = None,
     answers: Annotated[Path | None, typer.Option(
         help="Also write one blank answers file per variant into this folder.")] = None,
@@ -77,6 +77,11 @@ def exercise(
 
       gradtrace exercise --count 30 --format pdf -o sheets.pdf --key key.pdf --answers answers/
     """
+    if output is None:
+        raise GradtraceError("give the sheet's file with -o, e.g. -o sheet.md")
+    if key is not None and count > 1 and fmt in (SheetFormat.latex, SheetFormat.pdf):
+        raise GradtraceError(f"--format {fmt.value} --key with --count {count}: a LaTeX or PDF key "
+                             "holds one variant; use --format markdown or html for several")
     kind = PDF if fmt is SheetFormat.pdf else TEXT
     for path in (output, key):
         if path is not None:
@@ -98,7 +103,9 @@ def exercise(
     if answers is not None:
         answers.mkdir(parents=True, exist_ok=True)
         for variant in variants:
-            _write(answers / f"variant-{variant.number}.toml", answers_text(variant))
+            path = answers / f"variant-{variant.number}.toml"
+            check_output(path, kind=TEXT, force=force, option="--answers")
+            _write(path, answers_text(variant))
 
 
 def _sizes(text: str) -> list[int]:
@@ -149,8 +156,7 @@ def _key(variants: Sequence[Variant], decimals: int, fmt: SheetFormat) -> str | 
                          for trace in traces)
         return ('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>'
                 f"gradtrace key</title>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
-    raise GradtraceError(f"--format {fmt.value} --key with --count {len(traces)}: a LaTeX or PDF "
-                         "key holds one variant; use --format markdown or html for several")
+    raise AssertionError("refused before any work: a LaTeX or PDF key of several variants")
 
 
 def _compile(source: str) -> bytes:
