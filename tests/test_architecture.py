@@ -32,6 +32,7 @@ MAY_USE: dict[str, set[str]] = {
     "workflow": {"core", "spec", "trace"},
     "grade": {"core", "trace", "spec", "workflow"},  # hand work graded on the engine's numbers
     "checkpoint": {"core", "spec"},  # the model file's format
+    "exercise": {"core", "trace", "spec", "workflow", "render", "grade"},  # sheets on grade's engine
     "network": {"core", "spec", "checkpoint", "data", "interop"},  # interop: Network.to_torch
     "interop": {"core", "spec", "trace", "workflow", "data"},  # PyTorch, imported only when called
     "classic": {"core"},
@@ -41,7 +42,7 @@ MAY_USE: dict[str, set[str]] = {
     "web": {"core", "trace", "render", "data", "spec", "workflow", "network", "checkpoint",
             "grade"},
     "cli": {"core", "trace", "render", "data", "spec", "workflow", "network", "checkpoint",
-            "web", "interop", "grade"},
+            "web", "interop", "grade", "exercise"},
 }
 RENDER_MUST_NOT = ("gradtrace.core.network", "gradtrace.core.backprop")
 

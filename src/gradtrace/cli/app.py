@@ -53,6 +53,8 @@ COMMANDS: dict[str, CommandEntry] = {
                              "List the built-in examples (use a name wherever a SPEC is asked for)."),
     "grade": CommandEntry("gradtrace.cli.grade",
                           "Grade hand-worked answers: first wrong step, and which mistake explains it."),
+    "exercise": CommandEntry("gradtrace.cli.exercise", "Make exercise sheets with worked keys, "
+                             "every variant tested for unambiguous grading."),
     "draw": CommandEntry("gradtrace.cli.draw",
                          "Draw the network with the numbers of one training step on it."),
     "train": CommandEntry("gradtrace.cli.train", "Train a network on data, watching the loss fall."),

@@ -63,13 +63,23 @@ class AnswerSheet:
         """The spec the answers are for, with the learner's conventions merged in."""
         where = f"{self.source}: spec"
         if isinstance(self.spec, Mapping):
-            spec = parse_spec(self.spec, source=where)
+            spec = parse_spec(_floats(self.spec), source=where)
         else:
             beside = (self.folder / self.spec) if self.folder is not None else None
             spec = load_spec(beside if beside is not None and beside.is_file() else self.spec)
         if not self.conventions:
             return spec
         return spec.with_options({name: (name, value) for name, value in self.conventions.items()})
+
+
+def _floats(value: Any) -> Any:
+    """An inline spec table as the spec reads it: the file is read with Decimal numbers (for the
+    answers' written digits), which the spec's float fields refuse."""
+    if isinstance(value, Mapping):
+        return {key: _floats(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_floats(item) for item in value]
+    return float(value) if isinstance(value, Decimal) else value
 
 
 def read_answers(path: str | Path) -> AnswerSheet:
