@@ -144,3 +144,62 @@ def test_negnevitsky_presents_the_patterns_one_at_a_time() -> None:
     spec = load_spec("negnevitsky").with_options({"steps": ("--steps", 4)})
     inputs = [tuple(step.input[:, 0]) for step in trace_spec(spec).steps]
     assert inputs == [(1.0, 1.0), (0.0, 1.0), (1.0, 0.0), (0.0, 0.0)]
+
+
+# B. S. Kushwaha, "Understanding Neural Networks: Softmax, Cross-Entropy, and Backpropagation",
+# PostNetwork Academy, Steps 1-5: a 3-2-2 sigmoid/softmax network, x = (1, 2, −1), y = [1, 0],
+# the output layer written X·W. Three decimals, rounded as it goes (z3 is worked from a1 = 0.426).
+POSTNETWORK_HIDDEN = {1: (-0.3, 0.426), 2: (0.0, 0.5)}  # unit: (z, a)
+POSTNETWORK_Z3 = 0.428
+# The page's slip: z4 = −0.1(0.426) + 0.2(0.5) + 0.1 = 0.1574, printed as 0.185; its softmax
+# (0.561, 0.439) and loss 0.579 are worked from 0.185, so they disagree with the network.
+POSTNETWORK_PRINTED_Z4 = 0.185
+POSTNETWORK_PRINTED_SOFTMAX = (0.561, 0.439)
+POSTNETWORK_PRINTED_LOSS = 0.579
+
+
+@pytest.fixture(scope="module")
+def postnetwork() -> Trace:
+    return trace_spec(load_spec("postnetwork"))
+
+
+def test_postnetwork_hidden_layer_and_z3_as_printed(postnetwork: Trace) -> None:
+    step = postnetwork.steps[0]
+    for unit, (net_input, output) in POSTNETWORK_HIDDEN.items():
+        _assert_published(step.forward_of(1).z[unit - 1, 0], net_input, f"z({unit})")
+        _assert_published(step.forward_of(1).a[unit - 1, 0], output, f"a({unit})")
+    _assert_published(step.forward_of(2).z[0, 0], POSTNETWORK_Z3, "z(3)")
+
+
+def test_postnetwork_z4_is_a_slip_of_the_page(postnetwork: Trace) -> None:
+    """z4 = −0.1·0.426 + 0.2·0.5 + 0.1 = 0.1574: the printed 0.185 is wrong, exactly or rounded."""
+    z4 = postnetwork.steps[0].forward_of(2).z[1, 0]
+    assert round(z4, 3) == 0.157 != POSTNETWORK_PRINTED_Z4
+    assert round(-0.1 * 0.426 + 0.2 * 0.5 + 0.1, 3) == 0.157  # from the page's own rounded a1
+    rounded = trace_spec(load_spec("postnetwork").model_copy(update={"round": 3}))
+    assert rounded.steps[0].forward_of(2).z[1, 0] == 0.157
+    # what the page's softmax and loss would be without the slip
+    a2 = postnetwork.steps[0].forward_of(2).a[:, 0]
+    assert (round(a2[0], 3), round(a2[1], 3)) == (0.567, 0.433) != POSTNETWORK_PRINTED_SOFTMAX
+    assert round(postnetwork.steps[0].cost, 3) == 0.567 != POSTNETWORK_PRINTED_LOSS
+
+
+def test_grade_finds_the_pages_first_error() -> None:
+    from decimal import Decimal
+
+    from gradtrace.grade import grade
+
+    printed = {"z1[1]": "-0.3", "z1[2]": "0", "a1[1]": "0.426", "a1[2]": "0.5", "z2[1]": "0.428",
+               "z2[2]": str(POSTNETWORK_PRINTED_Z4), "a2[1]": "0.561", "a2[2]": "0.439",
+               "cost": str(POSTNETWORK_PRINTED_LOSS)}
+    report = grade("postnetwork", {key: Decimal(value) for key, value in printed.items()})
+    statuses = {entry.label: entry.status for entry in report.entries}
+    assert all(statuses[key] == "correct" for key in ("z1[1]", "z1[2]", "a1[1]", "a1[2]", "z2[1]"))
+    assert report.first_error is not None and report.first_error.label == "z2[2]"
+    assert report.exit_code == 1
+
+
+def test_postnetwork_prints_the_x_w_layout(postnetwork: Trace) -> None:
+    text = text_renderer.render(postnetwork, RenderOptions(view="both", width=200))
+    assert "z2 = a1 W2 + b2" in text  # the page's z3 = w7 a1 + w9 a2 + b(2)
+    assert "[0.3 −0.1; 0.4 0.2]" in text  # W2 as the page's (w7 w8; w9 w10)
