@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
 from gradtrace.cli.app import app
 from gradtrace.cli.step import stdout_console
@@ -109,13 +111,8 @@ def grade(
     sheet = read_answers(answers)
     report = grade_answers(sheet.load_spec(), sheet, forgive_last_digit=forgive_last_digit,
                            tolerance=tolerance)
-    if fmt is GradeFormat.text and output is None:
-        render_text(report, stdout_console())
-    elif fmt is GradeFormat.text:
-        console = stdout_console(100)
-        with console.capture() as captured:
-            render_text(report, console)
-        _write(captured.get(), output)
+    if fmt is GradeFormat.text:
+        _write_rich(lambda console: render_text(report, console), output, width=100)
     else:
         text = (json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
                 if fmt is GradeFormat.json else render_markdown(report))
@@ -135,13 +132,8 @@ def _grade_class(folder: Path, fmt: GradeFormat, output: Path | None, feedback: 
         check_output(output, kind=TEXT, inputs=files, force=force)
     targets = _feedback_targets(feedback, files, force) if feedback is not None else {}
     report = grade_files(files, folder, forgive_last_digit=forgive_last_digit, tolerance=tolerance)
-    if fmt is GradeFormat.text and output is None:
-        render_class_text(report, stdout_console())
-    elif fmt is GradeFormat.text:
-        console = stdout_console(120)
-        with console.capture() as captured:
-            render_class_text(report, console)
-        _write(captured.get(), output)
+    if fmt is GradeFormat.text:
+        _write_rich(lambda console: render_class_text(report, console), output, width=120)
     else:
         if fmt is GradeFormat.json:
             text = json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
@@ -180,6 +172,17 @@ def _feedback_targets(folder: Path, files: list[Path], force: bool) -> dict[str,
     for target in targets.values():
         check_output(target, kind=TEXT, inputs=files, force=force, option="--feedback")
     return targets
+
+
+def _write_rich(render: Callable[[Console], None], output: Path | None, width: int) -> None:
+    """Rich text to the terminal (its width, colour where allowed), or plain into ``output``."""
+    if output is None:
+        render(stdout_console())
+        return
+    console = stdout_console(width)
+    with console.capture() as captured:
+        render(console)
+    _write(captured.get(), output)
 
 
 def _write(text: str, output: Path | None) -> None:
