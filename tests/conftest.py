@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import strategies as st
 from numpy.typing import NDArray
 
@@ -89,3 +91,22 @@ def cases(draw: st.DrawFn, max_layers: int = 3, max_width: int = 5, max_batch: i
     else:
         Y = _matrix(draw, m, n_out, -1.0, 1.0)
     return Case(weights, biases, activations, slopes, loss, X, Y)
+
+
+# ---- the web app, for the API tests ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def client() -> Any:
+    """The app through TestClient, on a loopback Host: the server answers no other name
+    (web/guard.py), and TestClient's own default is "testserver"."""
+    testclient = pytest.importorskip("fastapi.testclient")
+    from gradtrace.web import create_app
+
+    return testclient.TestClient(create_app(), base_url="http://127.0.0.1")
+
+
+@pytest.fixture(scope="module")
+def seed(client: Any) -> dict[str, Any]:
+    """The built-in seed example as the API gives it."""
+    spec: dict[str, Any] = client.get("/api/examples/seed").json()
+    return spec

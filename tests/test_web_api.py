@@ -13,21 +13,8 @@ with warnings.catch_warnings():  # starlette's notice about httpx, not about our
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-from gradtrace.web import create_app, limits
+from gradtrace.web import limits
 from gradtrace.web.standalone import render_interactive
-
-
-@pytest.fixture(scope="module")
-def client() -> TestClient:
-    # the server answers only to loopback Host names (web/guard.py); TestClient's default is
-    # "testserver"
-    return TestClient(create_app(), base_url="http://127.0.0.1")
-
-
-@pytest.fixture(scope="module")
-def seed(client: TestClient) -> dict[str, Any]:
-    spec: dict[str, Any] = client.get("/api/examples/seed").json()
-    return spec
 
 
 def xor_net(client: TestClient, sizes: list[int], activations: list[str]) -> dict[str, Any]:

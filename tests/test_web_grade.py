@@ -13,7 +13,7 @@ with warnings.catch_warnings():  # starlette's notice about httpx, not about our
     from fastapi.testclient import TestClient
 
 from gradtrace import grade
-from gradtrace.web import create_app, limits
+from gradtrace.web import limits
 
 # The README's answers file: W2 updated before δ1 (updated_weights), the rest carried.
 README_ANSWERS = {
@@ -21,17 +21,6 @@ README_ANSWERS = {
     "cost": "0.0136", "delta2": "0.0368", "grad_W2": ["0.0203", "0.0213"],
     "W2_new": ["0.2797", "0.8787"], "delta1": ["0.002543", "0.007881"],
 }
-
-
-@pytest.fixture(scope="module")
-def client() -> TestClient:
-    return TestClient(create_app(), base_url="http://127.0.0.1")
-
-
-@pytest.fixture(scope="module")
-def seed(client: TestClient) -> dict[str, Any]:
-    spec: dict[str, Any] = client.get("/api/examples/seed").json()
-    return spec
 
 
 def post(client: TestClient, body: Any) -> Any:

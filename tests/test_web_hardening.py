@@ -40,12 +40,6 @@ def client() -> TestClient:
     return TestClient(create_app(), base_url=LOCAL, raise_server_exceptions=False)
 
 
-@pytest.fixture(scope="module")
-def seed(client: TestClient) -> dict[str, Any]:
-    spec: dict[str, Any] = client.get("/api/examples/seed").json()
-    return spec
-
-
 def error_of(response: Any, status: int) -> tuple[list[Any], str]:
     """The error's location and message, after checking the status and the body's shape."""
     assert response.status_code == status, response.text[:500]

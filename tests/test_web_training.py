@@ -20,16 +20,10 @@ from gradtrace.core.optimizers import make_optimizer
 from gradtrace.data.features import FEATURES, check_features, feature_matrix
 from gradtrace.data.synthetic import REGRESSIONS, bumps, plane, plane_grid
 from gradtrace.spec import parse_spec
-from gradtrace.web import create_app
 from gradtrace.web.training import TrainSettings, split, train
 
 XOR_NET = {"sizes": [2, 4, 4, 1], "activations": ["tanh", "tanh", "sigmoid"],
            "loss": "binary_cross_entropy", "learning_rate": 0.3, "seed": 3}
-
-
-@pytest.fixture(scope="module")
-def client() -> TestClient:
-    return TestClient(create_app(), base_url="http://127.0.0.1")
 
 
 def post(client: TestClient, **request: Any) -> dict[str, Any]:
