@@ -45,18 +45,23 @@ def _batch(loss: str, n_out: int, m: int = 9) -> tuple[np.ndarray, np.ndarray]:
     return X, Y
 
 
-@pytest.mark.parametrize(("activations", "loss", "n_out"), FAST_CASES)
-def test_fast_gradients_equal_reference_backward(activations: list[str], loss: str,
-                                                 n_out: int) -> None:
-    mlp = _mlp(activations, loss, n_out)
-    assert supports_fast_path(mlp)
-    X, Y = _batch(loss, n_out)
+def assert_fast_matches_reference(mlp: MLP, X: np.ndarray, Y: np.ndarray) -> None:
+    """The in-place path's gradients and cost equal network.backward's (a 3-layer network)."""
     reference = backward(mlp, forward(mlp, X), Y)
     grad_W, grad_b, cost = fast_gradients(mlp, X, Y)
     for k in range(3):
         np.testing.assert_allclose(grad_W[k], reference.grad_W[k + 1], rtol=1e-10, atol=1e-13)
         np.testing.assert_allclose(grad_b[k], reference.grad_b[k + 1], rtol=1e-10, atol=1e-13)
     assert cost == pytest.approx(reference.cost, rel=1e-12)
+
+
+@pytest.mark.parametrize(("activations", "loss", "n_out"), FAST_CASES)
+def test_fast_gradients_equal_reference_backward(activations: list[str], loss: str,
+                                                 n_out: int) -> None:
+    mlp = _mlp(activations, loss, n_out)
+    assert supports_fast_path(mlp)
+    X, Y = _batch(loss, n_out)
+    assert_fast_matches_reference(mlp, X, Y)
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
@@ -121,12 +126,7 @@ def test_every_activation_fast_path_agrees_with_the_reference(
         assert not supports_fast_path(mlp) and not Trainer(mlp, SGD(0.1), 4).fast
         return
     assert supports_fast_path(mlp)
-    reference = backward(mlp, forward(mlp, X), Y)
-    grad_W, grad_b, cost = fast_gradients(mlp, X, Y)
-    for k in range(3):
-        np.testing.assert_allclose(grad_W[k], reference.grad_W[k + 1], rtol=1e-10, atol=1e-13)
-        np.testing.assert_allclose(grad_b[k], reference.grad_b[k + 1], rtol=1e-10, atol=1e-13)
-    assert cost == pytest.approx(reference.cost, rel=1e-12)
+    assert_fast_matches_reference(mlp, X, Y)
     fast, slow = mlp.copy(), mlp.copy()
     Trainer(fast, make_optimizer("adam", 0.01), 4).epoch(X, Y, None, None)
     Trainer(slow, make_optimizer("adam", 0.01), 4, fast=False).epoch(X, Y, None, None)

@@ -196,7 +196,9 @@ def test_play_training_on_xor_lowers_the_loss(watched: Watched, base_url: str) -
     shoot(page, "xor-training.png")
 
 
-def test_the_offline_copy_works_from_a_file_url(watched: Watched, tmp_path: Path) -> None:
+def open_offline_copy(watched: Watched, tmp_path: Path) -> tuple[Any, Path]:
+    """The seed's offline page (--format html --interactive) opened from a file:// URL; the page
+    and the file."""
     spec = load_spec("seed")
     X, Y = spec.arrays()
     trace, _ = trace_steps(spec.build_mlp(), X, Y, learning_rate=spec.learning_rate, name="seed")
@@ -205,6 +207,11 @@ def test_the_offline_copy_works_from_a_file_url(watched: Watched, tmp_path: Path
     page = watched.page
     page.goto(path.as_uri())
     page.wait_for_selector("body[data-ready=true]")
+    return page, path
+
+
+def test_the_offline_copy_works_from_a_file_url(watched: Watched, tmp_path: Path) -> None:
+    page, path = open_offline_copy(watched, tmp_path)
     assert page.is_visible("[data-testid=offline-note]")
     step_to(page, "a2")
     assert result_value(page)[0][0] == pytest.approx(0.66507364, abs=1e-8)
@@ -329,14 +336,7 @@ def test_no_horizontal_scroll_on_a_phone(browser: Any, base_url: str, fragment: 
 
 
 def test_the_offline_copy_shows_only_what_works(watched: Watched, tmp_path: Path) -> None:
-    spec = load_spec("seed")
-    X, Y = spec.arrays()
-    trace, _ = trace_steps(spec.build_mlp(), X, Y, learning_rate=spec.learning_rate, name="seed")
-    path = tmp_path / "seed.html"
-    path.write_text(render_interactive(to_dict(trace)), encoding="utf-8")
-    page = watched.page
-    page.goto(path.as_uri())
-    page.wait_for_selector("body[data-ready=true]")
+    page, _ = open_offline_copy(watched, tmp_path)
     for testid in ("load-example", "example", "save-json", "save-toml", "share", "upload",
                    "play", "editor"):
         assert page.locator(f"[data-testid={testid}]").is_hidden(), testid
