@@ -13,7 +13,7 @@ import pytest
 from gradtrace.render import text as text_renderer
 from gradtrace.render.options import RenderOptions
 from gradtrace.spec import load_spec
-from gradtrace.trace.model import Trace
+from gradtrace.trace.model import Step, Trace
 from gradtrace.workflow import trace_spec
 
 
@@ -381,3 +381,75 @@ def test_grade_on_the_notebooks_numbers_finds_no_error() -> None:
     assert {entry.label: entry.status for entry in report.entries if entry.given is not None} == {
         key: "correct" for key in printed}
     assert report.first_error is None and report.exit_code == 0
+
+
+# g-eoj, "cs231n Two-Layer Backprop Mathematics Example" (two-layer-backprop-math.ipynb): the
+# CS231n two-layer net, X = [16, -6], y = 2, ReLU hidden, softmax + cross-entropy, X·W layout.
+# Written out by hand with 12 decimals:
+#   max(0, [2.28 -0.68]) = [2.28 0];  scores = [0.4332 -0.228 0.228];  loss = 1.051375468504
+#   dscores = [0.429052723714 0.221490524653 -0.650543248367]
+#   grad['W2'] = [0.978240210068 0.504998396209 -1.483238606277; 0 0 0]
+#   dh1 = [-0.005683359796 -0.036817689655];  after dh1[h1 <= 0] = 0: [-0.005683359796 0]
+# and printed by the assignment's code (numpy, 8 decimals):
+#   Network loss: 1.0513754685043635
+#   Network dW2: [[ 0.97824021  0.5049984  -1.48323861] [ 0.  0.  0. ]]
+#   Network db2: [ 0.42905272  0.22149052 -0.65054325]
+#   Network dW1: [[-0.09093376  0. ] [ 0.03410016  0. ]]
+#   Network db1: [-0.00568336  0. ]
+CS231N_BY_HAND = {
+    "z1": [2.28, -0.68], "a1": [2.28, 0.0], "z2": [0.4332, -0.228, 0.228],
+    "delta2": [0.429052723714, 0.221490524653, -0.650543248367],
+    "grad_W2": [[0.978240210068, 0.504998396209, -1.483238606277], [0.0, 0.0, 0.0]],  # rows: h1
+    "grad_a1": [-0.005683359796, -0.036817689655], "delta1": [-0.005683359796, 0.0],
+}
+CS231N_LOSS_BY_HAND = 1.051375468504
+CS231N_BY_CODE = {
+    "grad_W2": [[0.97824021, 0.5049984, -1.48323861], [0.0, 0.0, 0.0]],
+    "grad_b2": [0.42905272, 0.22149052, -0.65054325],
+    "grad_W1": [[-0.09093376, 0.0], [0.03410016, 0.0]], "grad_b1": [-0.00568336, 0.0],
+}
+CS231N_LOSS_BY_CODE = 1.0513754685043635
+
+
+def _cs231n_values(step: Step) -> dict[str, np.ndarray]:
+    """The trace's numbers in the notebook's layout: a row per sample, W as rows of inputs."""
+    quantities = {q.key: q for q in step.quantities()}
+    grad_a1 = np.asarray(quantities["grad_a1"].matrix.value, dtype=float)
+    return {"z1": step.forward_of(1).z[:, 0], "a1": step.forward_of(1).a[:, 0],
+            "z2": step.forward_of(2).z[:, 0], "delta2": step.backward_of(2).delta[:, 0],
+            "grad_W2": step.backward_of(2).grad_W.T, "grad_b2": step.backward_of(2).grad_b[:, 0],
+            "grad_a1": grad_a1[:, 0], "delta1": step.backward_of(1).delta[:, 0],
+            "grad_W1": step.backward_of(1).grad_W.T, "grad_b1": step.backward_of(1).grad_b[:, 0]}
+
+
+def test_cs231n_by_hand_is_round_12() -> None:
+    """The notebook carries 12 decimals and works on from them (its dW2 is 2.28 times the rounded
+    dscores: 0.978240210068, where the exact product is 0.978240210068897): `--round 12` computes
+    as it did and gives every hand-written number exactly."""
+    spec = load_spec("cs231n").with_options({"round": ("--round", 12)})
+    step = trace_spec(spec).steps[0]
+    ours = _cs231n_values(step)
+    # ∂C/∂a1 = W2ᵀ δ2 is part of δ1's formula and is not rounded on its own (README, "Hand
+    # arithmetic"); the notebook wrote it down with 12 decimals
+    ours["grad_a1"] = np.round(ours["grad_a1"], 12)
+    for key, published in CS231N_BY_HAND.items():
+        np.testing.assert_array_equal(ours[key], np.asarray(published), err_msg=key)
+    assert step.cost == CS231N_LOSS_BY_HAND
+    exact = _cs231n_values(trace_spec(load_spec("cs231n")).steps[0])
+    assert round(exact["grad_W2"][0, 0], 12) == 0.978240210069 != CS231N_BY_HAND["grad_W2"][0][0]
+
+
+def test_cs231n_matches_the_assignments_code() -> None:
+    step = trace_spec(load_spec("cs231n")).steps[0]
+    ours = _cs231n_values(step)
+    for key, printed in CS231N_BY_CODE.items():
+        _assert_printed_by_numpy(ours[key], printed, key)
+    assert step.cost == CS231N_LOSS_BY_CODE  # printed in full: float64 to the last bit
+
+
+def test_cs231n_prints_the_dead_unit_and_the_x_w_layout() -> None:
+    trace = trace_spec(load_spec("cs231n"))
+    text = text_renderer.render(trace, RenderOptions(view="both", width=200))
+    assert "z2 = a1 W2 + b2" in text  # scores = h1 W2 + b2
+    assert "∂C/∂a1 = δ2 W2ᵀ" in text  # dh1 = dscores W2ᵀ
+    assert "δ1[2] = ∂C/∂a1[2]·relu'(z1[2]) = (−0.0368177)·relu'(−0.68) = 0" in text
