@@ -287,9 +287,6 @@ def test_grade_on_the_books_numbers_finds_no_error() -> None:
     assert report.first_error is None
 
 
-@pytest.mark.xfail(strict=True, reason="grade reads W (whole or W1_new[i,j]) in the (n_out, n_in) "
-                   "layout even for a weights_layout = 'in_out' spec, whose trace prints W1'[2,1] "
-                   "as input 2 -> neuron 1; the book's matrix, copied as printed, is marked wrong")
 def test_grade_reads_the_books_weights_in_its_own_layout() -> None:
     from decimal import Decimal
 

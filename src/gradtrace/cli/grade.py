@@ -20,6 +20,7 @@ from gradtrace.grade import grade as grade_answers
 from gradtrace.grade import read_answers
 from gradtrace.grade.batch import answers_files, grade_files
 from gradtrace.grade.keys import exact_value, order_of
+from gradtrace.grade.layout import shape_as_written
 from gradtrace.grade.show import (
     feedback_markdown,
     render_class_markdown,
@@ -209,7 +210,8 @@ def template_text(spec: Spec, reference: str) -> str:
     """
     step = trace_spec(spec, steps=1).steps[0]
     formulas = {q.key: q for q in step.quantities()}
-    style = MathStyle()
+    rows = spec.weights_layout == "in_out"  # shapes and formulas as the learner's course writes them
+    style = MathStyle(layout=spec.weights_layout)
     lines = [
         f"# Answers for {reference} (written by gradtrace grade --template {reference}).",
         "# Write each number with the decimals you kept: it is judged to half a unit of its last",
@@ -219,7 +221,7 @@ def template_text(spec: Spec, reference: str) -> str:
         "[answers]",
     ]
     for key in order_of(step):
-        shape = exact_value(step, key).shape
+        shape = shape_as_written(exact_value(step, key).shape, rows)
         equation = formulas[key].matrix
         rhs = "" if equation.rhs is None else " = " + render(equation.rhs, style)
         lines.append(f"# {key}: {_shape_text(shape)}; {render(equation.lhs, style)}{rhs}")

@@ -16,6 +16,7 @@ import numpy as np
 from gradtrace.errors import shorten
 from gradtrace.grade.answers import Answer, as_decimal
 from gradtrace.grade.engine import Array
+from gradtrace.grade.layout import shape_as_written
 from gradtrace.grade.report import Nested
 
 # Headroom on a tolerance: 0.5780 is within ½·10⁻⁴ of 0.57805 although binary floats disagree.
@@ -31,6 +32,7 @@ class Settings:
 
     forgive_last_digit: bool = False
     tolerance: float | None = None
+    rows: bool = False  # the learner writes the row view: shapes are named transposed
 
     def of(self, written: Decimal, exact: float) -> float:
         """½ unit of the last written decimal (1 unit when forgiving), or the fixed tolerance.
@@ -71,11 +73,12 @@ def read_given(answer: Answer, exact: Array, settings: Settings) -> Given | str:
     if isinstance(value, list) and value and all(isinstance(row, list) for row in value):
         widths = {len(row) for row in value}
         if len(widths) != 1:
-            return f"its rows have different lengths {sorted(widths)}; expected shape {shape}"
+            return (f"its rows have different lengths {sorted(widths)}; expected "
+                    f"{_shape_words(shape, settings.rows)}")
         rows: list[list[Any]] = value
     elif isinstance(value, list):
         if not value or any(isinstance(item, list) for item in value):
-            return f"is not a list of numbers; expected shape {_shape_words(shape)}"
+            return f"is not a list of numbers; expected {_shape_words(shape, settings.rows)}"
         rows = [[item] for item in value] if len(shape) == 2 and shape[1] == 1 else [value]
     else:
         rows = [[value]]
@@ -97,10 +100,12 @@ def read_given(answer: Answer, exact: Array, settings: Settings) -> Given | str:
             return Given(answer, values, tolerance, as_written, transposed=True)
         return Given(answer, values.reshape(shape), tolerance.reshape(shape), as_written)
     found = (f"has {values.size} numbers" if isinstance(value, list) and rows is not value
-             else f"has shape {values.shape}" if values.size > 1 else "is a single number")
-    return f"{found}; expected {_shape_words(shape)}"
+             else f"has shape {shape_as_written(values.shape, settings.rows)}" if values.size > 1
+             else "is a single number")
+    return f"{found}; expected {_shape_words(shape, settings.rows)}"
 
-def _shape_words(shape: tuple[int, ...]) -> str:
+def _shape_words(shape: tuple[int, ...], rows: bool = False) -> str:
+    shape = shape_as_written(shape, rows)
     if not shape or shape == (1, 1):
         return "a single number"
     if shape[1] == 1 or shape[0] == 1:

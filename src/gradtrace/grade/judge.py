@@ -10,7 +10,7 @@ number), and **wrong** otherwise, with every known mistake (grade/engine.py) tha
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,7 @@ from gradtrace.grade.given import (
     written,
 )
 from gradtrace.grade.keys import check_keys, given_numbers, order_of, true_values
+from gradtrace.grade.layout import column_view, row_view
 from gradtrace.grade.report import Entry, GradeReport, Mistake, Status
 from gradtrace.spec import Spec, load_spec
 from gradtrace.trace.model import Step
@@ -47,10 +48,13 @@ def grade(spec: Spec | str, answers: AnswerSheet | Mapping[str, Any] | Sequence[
     spec = load_spec(spec) if isinstance(spec, str) else spec
     if sheet.conventions:
         spec = spec.with_options({name: (name, value) for name, value in sheet.conventions.items()})
-    settings = Settings(forgive_last_digit, tolerance)
+    rows = spec.weights_layout == "in_out"  # the learner writes the row view z = a W + b
+    if rows:
+        sheet = replace(sheet, answers=tuple(column_view(answer) for answer in sheet.answers))
+    settings = Settings(forgive_last_digit, tolerance, rows=rows)
     trace = trace_spec(spec, steps=sheet.steps)
     net = network_of(spec)
-    grouped = check_keys(sheet, trace.steps)
+    grouped = check_keys(sheet, trace.steps, rows=rows)
     entries: list[Entry] = []
     yours: dict[str, Array] = {}
     yours_taint: dict[str, frozenset[str]] = {}
@@ -58,7 +62,9 @@ def grade(spec: Spec | str, answers: AnswerSheet | Mapping[str, Any] | Sequence[
         entries += _grade_step(step, net, grouped.get(step.index + 1, {}), (yours, yours_taint),
                                settings, given_numbers(trace.steps[0]))
     report_settings = {"forgive_last_digit": forgive_last_digit, "tolerance": tolerance,
-                       "steps": sheet.steps}
+                       "steps": sheet.steps, "weights_layout": spec.weights_layout}
+    if rows:
+        entries = [row_view(entry) for entry in entries]
     return GradeReport(spec.name, tuple(entries), report_settings)
 
 def _sheet(answers: AnswerSheet | Mapping[str, Any] | Sequence[Answer]) -> AnswerSheet:

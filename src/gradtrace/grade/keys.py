@@ -11,6 +11,7 @@ from gradtrace.errors import SpecError, unknown_name
 from gradtrace.grade.answers import Answer, AnswerSheet
 from gradtrace.grade.engine import Array
 from gradtrace.grade.given import position
+from gradtrace.grade.layout import label_as_written, shape_as_written
 from gradtrace.trace.explain import hidden_grad_a
 from gradtrace.trace.model import Step
 
@@ -49,21 +50,28 @@ def exact_values(step: Step) -> dict[str, Array]:
         values[f"W{update.layer}_new"], values[f"b{update.layer}_new"] = update.W_new, update.b_new
     return values
 
-def check_keys(sheet: AnswerSheet, steps: Sequence[Step]) -> dict[int, dict[str, list[Answer]]]:
+def check_keys(sheet: AnswerSheet, steps: Sequence[Step], rows: bool = False
+               ) -> dict[int, dict[str, list[Answer]]]:
+    """The answers by step and key, each key known and each index in range.
+
+    ``rows``: the answers were written in the row view (grade/layout.py) and read into the column
+    view; a message names the shape and entry as the learner wrote them.
+    """
     grouped: dict[int, dict[str, list[Answer]]] = {}
     for answer in sheet.answers:
         step = steps[answer.step - 1]
         keys = order_of(step)
-        where = f"answers.{answer.label}"
+        where = f"answers.{label_as_written(answer, rows)}"
         if answer.key not in keys:
             raise SpecError(f"{where}: " + unknown_name("quantity key", answer.key, keys),
                             source=sheet.source)
         if answer.index is not None:
-            _check_index(answer, exact_value(step, answer.key).shape, where, sheet.source)
+            _check_index(answer, exact_value(step, answer.key).shape, where, sheet.source, rows)
         grouped.setdefault(answer.step, {}).setdefault(answer.key, []).append(answer)
     return grouped
 
-def _check_index(answer: Answer, shape: tuple[int, ...], where: str, source: str) -> None:
+def _check_index(answer: Answer, shape: tuple[int, ...], where: str, source: str,
+                 rows: bool) -> None:
     assert answer.index is not None
     if not shape:
         raise SpecError(f"{where}: {answer.key} is a single number; write {answer.key} = value",
@@ -71,6 +79,7 @@ def _check_index(answer: Answer, shape: tuple[int, ...], where: str, source: str
     fits = len(answer.index) == len(shape) or (len(answer.index) == 1 and 1 in shape)
     if not fits or any(not 1 <= i <= n for i, n in zip(position(answer.index, shape), shape,
                                                         strict=True)):
+        shape = shape_as_written(shape, rows)
         ranges = ", ".join(f"1..{n}" for n in shape)
         raise SpecError(f"{where}: {answer.key} has shape {shape}; its entries are "
                         f"{answer.key}[{ranges}] (1-based, as printed)", source=source)
