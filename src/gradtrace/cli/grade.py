@@ -220,6 +220,8 @@ def template_text(spec: Spec, reference: str) -> str:
     ]
     for key in order_of(step):
         shape = exact_value(step, key).shape
+        if spec.weights_layout == "in_out":  # written as printed: the row view's transpose
+            shape = shape[::-1]
         equation = formulas[key].matrix
         rhs = "" if equation.rhs is None else " = " + render(equation.rhs, style)
         lines.append(f"# {key}: {_shape_text(shape)}; {render(equation.lhs, style)}{rhs}")

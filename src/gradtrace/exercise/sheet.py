@@ -94,7 +94,9 @@ def blanks(variant: Variant, ask: str, notation: Naming = "textbook") -> list[Bl
     step = _trace(variant).steps[0]
     style = MathStyle(naming=notation)
     symbols = {q.key: render(q.matrix.lhs, style) for q in step.quantities()}
-    return [Blank(key, exact_value(step, key).shape, symbols.get(key, "")) for key in order_of(step)
+    row_view = step.network.weights_layout == "in_out"  # shapes as the key prints them
+    return [Blank(key, exact_value(step, key).shape[::-1 if row_view else 1], symbols.get(key, ""))
+            for key in order_of(step)
             if engine.recomputable(key) and PHASE_OF[engine.parse_key(key)[0]] in ASK[ask]]
 
 

@@ -5,12 +5,14 @@ An answer written with d decimals is **correct** within ½·10⁻ᵈ (one unit w
 from the learner's own earlier answers when those were right. It is **carried** when it is right
 only from the learner's earlier *wrong* answers (none of them trivial: 0, 1 or a copied given
 number), and **wrong** otherwise, with every known mistake (grade/engine.py) that reproduces it.
+Answers are written as the trace prints them: in the row view (weights_layout = "in_out") every
+matrix transposed and every [row, column] entry swapped against the column view graded here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -47,6 +49,8 @@ def grade(spec: Spec | str, answers: AnswerSheet | Mapping[str, Any] | Sequence[
     spec = load_spec(spec) if isinstance(spec, str) else spec
     if sheet.conventions:
         spec = spec.with_options({name: (name, value) for name, value in sheet.conventions.items()})
+    if spec.weights_layout == "in_out":
+        sheet = replace(sheet, answers=tuple(_column_view(answer) for answer in sheet.answers))
     settings = Settings(forgive_last_digit, tolerance)
     trace = trace_spec(spec, steps=sheet.steps)
     net = network_of(spec)
@@ -67,6 +71,16 @@ def _sheet(answers: AnswerSheet | Mapping[str, Any] | Sequence[Answer]) -> Answe
     if isinstance(answers, Mapping):
         return parse_answers({"spec": "given", "answers": answers})
     return AnswerSheet("given", {}, tuple(answers))
+
+def _column_view(answer: Answer) -> Answer:
+    """An answer written in the row view as the column view holds it (render/math.shown)."""
+    if answer.index is not None:
+        return replace(answer, index=answer.index[::-1]) if len(answer.index) == 2 else answer
+    rows = answer.given
+    if (isinstance(rows, list) and rows and all(isinstance(row, list) for row in rows)
+            and len({len(row) for row in rows}) == 1):
+        return replace(answer, given=[list(column) for column in zip(*rows, strict=True)])
+    return answer  # a number, a list (a vector reads either way) or a ragged table (refused later)
 
 def network_of(spec: Spec) -> Network:
     """What the switchable maths needs, read from the validated spec (conventions defaulted)."""
