@@ -19,8 +19,8 @@ from gradtrace.cli.app import app
 from gradtrace.cli.grade import template_text
 from gradtrace.cli.step import NotationChoice, NotationOption, SpecArgument
 from gradtrace.errors import GradtraceError, SpecError
-from gradtrace.exercise import Variant, given_variant, make_variants, sheet
-from gradtrace.io import PDF, SVG, TEXT, atomic_write_bytes, atomic_write_text, check_output
+from gradtrace.exercise import Variant, given_variant, make_variants, qti, sheet
+from gradtrace.io import PDF, QTI, SVG, TEXT, atomic_write_bytes, atomic_write_text, check_output
 from gradtrace.notation import Naming
 from gradtrace.render import diagram
 from gradtrace.render import html as html_renderer
@@ -39,6 +39,7 @@ class SheetFormat(StrEnum):
     latex = "latex"
     pdf = "pdf"
     html = "html"
+    qti = "qti"
 
 
 FIGURE_FORMAT = {SheetFormat.markdown: "svg", SheetFormat.latex: "pdf"}  # files beside the sheet
@@ -91,7 +92,8 @@ def exercise(
     decimals: Annotated[int, typer.Option(
         min=1, max=8, help="Decimals the answers are written to (and the key prints).")] = 4,
     ask: Annotated[Ask, typer.Option(help="Which quantities the sheet asks for.")] = Ask.all,
-    fmt: Annotated[SheetFormat, typer.Option("--format", "-f", help="Sheet and key format.")]
+    fmt: Annotated[SheetFormat, typer.Option("--format", "-f", help="Sheet and key format; qti "
+                                             "is a quiz package (.zip) for Canvas or Moodle.")]
     = SheetFormat.markdown,
     layout: LayoutOption = None,
     delta_convention: DeltaOption = None,
@@ -121,6 +123,10 @@ def exercise(
     if key is not None and count > 1 and fmt in (SheetFormat.latex, SheetFormat.pdf):
         raise GradtraceError(f"--format {fmt.value} --key with --count {count}: a LaTeX or PDF key "
                              "holds one variant; use --format markdown or html for several")
+    if key is not None and fmt is SheetFormat.qti:
+        raise GradtraceError("--format qti --key: a quiz holds no worked key; write the key in a "
+                             "second run with the same --seed and --format markdown, html, latex "
+                             "or pdf")
     if count != 1 and spec is not None:
         raise GradtraceError(f"--count {count} with a SPEC: a given network has one variant; "
                              "leave out SPEC to generate variants")
@@ -151,7 +157,7 @@ def exercise(
 def _check_outputs(output: Path, key: Path | None, answers: Path | None, fmt: SheetFormat,
                    count: int, inputs: list[str], force: bool) -> list[Path]:
     """Every file the run writes, checked before any work; returns the drawn networks' files."""
-    kind = PDF if fmt is SheetFormat.pdf else TEXT
+    kind = {SheetFormat.pdf: PDF, SheetFormat.qti: QTI}.get(fmt, TEXT)
     for path in (output, key):
         if path is not None:
             check_output(path, kind=kind, inputs=inputs, force=force)
@@ -181,6 +187,8 @@ def _sheet(variants: Sequence[Variant], ask: str, decimals: int, fmt: SheetForma
         return sheet.markdown(variants, ask, decimals, sheet_name, notation)
     if fmt is SheetFormat.html:
         return sheet.html_page(variants, ask, decimals, notation)
+    if fmt is SheetFormat.qti:
+        return qti.package(variants, ask, decimals)
     source = sheet.latex(variants, ask, decimals, "sheet.tex" if fmt is SheetFormat.pdf
                          else sheet_name, notation)
     if fmt is SheetFormat.latex:

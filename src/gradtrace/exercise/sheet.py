@@ -59,7 +59,8 @@ class Blank:
 FIGURE_PRECISION = 6  # significant digits: every given number (two decimals, 0.05 steps) in full
 
 
-def _trace(variant: Variant) -> Trace:
+def trace_of(variant: Variant) -> Trace:
+    """The variant's one-step trace (computed once, however many parts of the sheet read it)."""
     return _trace_of(json.dumps(variant.data, sort_keys=True), variant.number, variant.seed)
 
 
@@ -77,7 +78,7 @@ def figure_name(sheet_name: str, number: int, fmt: str) -> str:
 
 def figure_bytes(variant: Variant, fmt: str) -> bytes:
     """The network as the sheet gives it: inputs, weights, biases, target; '?' to compute."""
-    return diagram.render_bytes(_trace(variant), fmt, show="givens", precision=FIGURE_PRECISION)
+    return diagram.render_bytes(trace_of(variant), fmt, show="givens", precision=FIGURE_PRECISION)
 
 
 def excluded_note(variant: Variant) -> str:
@@ -91,7 +92,7 @@ def excluded_note(variant: Variant) -> str:
 
 def blanks(variant: Variant, ask: str, notation: Naming = "textbook") -> list[Blank]:
     """Every asked quantity of the variant's step, in step order, with its shape and symbol."""
-    step = _trace(variant).steps[0]
+    step = trace_of(variant).steps[0]
     style = MathStyle(naming=notation)
     symbols = {q.key: render(q.matrix.lhs, style) for q in step.quantities()}
     row_view = step.network.weights_layout == "in_out"  # shapes as the key prints them
@@ -103,7 +104,7 @@ def blanks(variant: Variant, ask: str, notation: Naming = "textbook") -> list[Bl
 def _question(variant: Variant, ask: str, decimals: int) -> str:
     """What to work out, in the variant's conventions (the intros every renderer prints)."""
     asked = "; ".join(QUESTION[phase] for phase in ASK[ask])
-    network = _trace(variant).network
+    network = trace_of(variant).network
     phases: tuple[Phase, ...] = ("forward", *(("backward", "update") if ask != "forward" else ()))
     how = " ".join(phase_intro(phase, network) for phase in phases)
     return (f"Work out, for one training step on the given input, {asked}. Write every number "
@@ -135,7 +136,7 @@ def _givens(variant: Variant) -> list[str]:
             f"target y = ({_numbers(data['data']['target'])})",
             f"learning rate η = {data['learning_rate']:g}", f"loss: {data['loss']}",
             *([f"conventions: {chosen.removeprefix(', ')}"] if (chosen := conventions(
-                _trace(variant).network)) else []),
+                trace_of(variant).network)) else []),
             f"variant {variant.number}, seed {variant.seed}"]
 
 
@@ -161,23 +162,28 @@ def markdown(variants: Sequence[Variant], ask: str, decimals: int, sheet_name: s
     return "\n---\n\n".join(parts)
 
 
+def givens_html(variant: Variant) -> str:
+    """The network as an HTML table and the other givens as a list (the sheet and each quiz item)."""
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
+                   for row in _rows(variant))
+    givens = "".join(f"<li>{html.escape(given)}</li>" for given in _givens(variant))
+    return (f"<table><tr><th>layer</th><th>activation</th>"
+            f"<th>{html.escape(_weights_header(variant))}</th><th>b</th></tr>{rows}</table>"
+            f"<ul>{givens}</ul>")
+
+
 def html_page(variants: Sequence[Variant], ask: str, decimals: int,
               notation: Naming = "textbook") -> str:
     sections = []
     for variant in variants:
-        rows = "".join("<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
-                       for row in _rows(variant))
-        givens = "".join(f"<li>{html.escape(given)}</li>" for given in _givens(variant))
         answers = "".join(f"<li><code>{b.key}</code>{html.escape(b.aside)} ({_shape(b.shape)}): "
                           "________</li>" for b in blanks(variant, ask, notation))
-        svg = diagram.inline_svg(_trace(variant), show="givens", precision=FIGURE_PRECISION)
+        svg = diagram.inline_svg(trace_of(variant), show="givens", precision=FIGURE_PRECISION)
         sections.append(
             f'<section class="exercise"><h1>Exercise {variant.number}</h1>'
             f"<p>{html.escape(_question(variant, ask, decimals))}</p>"
-            f'<figure class="network">{svg}</figure><table><tr><th>layer</th>'
-            f"<th>activation</th><th>{html.escape(_weights_header(variant))}</th><th>b</th></tr>"
-            f"{rows}</table>"
-            f"<ul>{givens}</ul><h2>Answers</h2><ol>{answers}</ol></section>")
+            f'<figure class="network">{svg}</figure>{givens_html(variant)}'
+            f"<h2>Answers</h2><ol>{answers}</ol></section>")
     return ('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             "<title>gradtrace exercise</title>\n<style>section.exercise { break-after: page; } "
             "td, th { border: 1px solid #999; padding: .2rem .5rem; } "
