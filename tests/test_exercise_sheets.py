@@ -214,3 +214,20 @@ def test_a_dead_relu_output_is_no_exercise() -> None:
     data = generate(0, activations="relu")
     data["layers"][1]["bias"] = [-5.0]  # z2 < 0: every gradient is zero
     assert ambiguity(parse_spec(data), 4) == "delta2 is all zeros, so no mistake on it could be seen"
+
+
+def test_help_reads_well_at_80_columns() -> None:
+    import os
+    import subprocess
+    import sys
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src"), "COLUMNS": "80",
+           "NO_COLOR": "1", "TERM": "dumb"}
+    out = subprocess.run([sys.executable, "-m", "gradtrace", "exercise", "--help"], env=env,
+                         capture_output=True, text=True, check=True).stdout
+    lines = out.split("╭")[0].splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    text = [line.strip() for line in lines]
+    for k, line in enumerate(text[:-1]):  # a paragraph's lines are filled: no stray hard break
+        if line and text[k + 1] and not line.startswith(("Usage", "gradtrace")):
+            assert len(line) >= 60, line
+    assert "gradtrace exercise --seed 7 -o sheet.md --key key.md" in text
