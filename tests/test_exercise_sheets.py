@@ -231,3 +231,18 @@ def test_help_reads_well_at_80_columns() -> None:
         if line and text[k + 1] and not line.startswith(("Usage", "gradtrace")):
             assert len(line) >= 60, line
     assert "gradtrace exercise --seed 7 -o sheet.md --key key.md" in text
+
+
+def test_error_convention_is_graded_as_the_key_prints_it() -> None:
+    (variant,) = make_variants(7, conventions={"delta_convention": "error"})
+    step = trace_spec(variant.spec, steps=1).steps[0]
+    printed = {q.key: float(np.ravel(q.matrix.value)[0]) for q in step.quantities()}
+    for key in ("delta2", "grad_a2"):  # Err2 and −∂C/∂a2, as the key prints them
+        assert printed[key] == pytest.approx(-float(np.ravel(
+            step.backward_of(2).delta if key == "delta2" else step.backward_of(2).grad_a)[0]))
+        right = gradtrace.grade(variant.spec, {key: f"{printed[key]:.4f}"})
+        flipped = gradtrace.grade(variant.spec, {key: f"{-printed[key]:.4f}"})
+        (ok,) = [e for e in right.entries if e.key == key]
+        (bad,) = [e for e in flipped.entries if e.key == key]
+        assert ok.status == "correct"
+        assert bad.status == "wrong" and [m.id for m in bad.mistakes] == ["sign"]
