@@ -304,7 +304,13 @@ def test_error_convention_negates_delta_not_the_gradient() -> None:
     from gradtrace.grade import engine
 
     net, truth = _batch_network(delta_sign=-1.0)
-    error = dict(truth, delta2=-truth["delta2"], delta1=-truth["delta1"])
+    # as the error view prints them: Err = −δ, and −∂C/∂a where ∂C/∂a is a key
+    error = dict(truth, delta2=-truth["delta2"], delta1=-truth["delta1"],
+                 **{key: -truth[key] for key in ("grad_a2", "grad_a1") if key in truth})
+    if "grad_a2" in truth:
+        np.testing.assert_allclose(engine.compute("grad_a2", error, net)[0].value, -truth["grad_a2"])
+    np.testing.assert_allclose(engine.compute("grad_a1", error, net)[0].value,
+                               -(truth["W2"].T @ truth["delta2"]))
     np.testing.assert_allclose(engine.compute("delta2", error, net)[0].value, -truth["delta2"])
     np.testing.assert_allclose(engine.compute("delta1", error, net)[0].value, -truth["delta1"])
     np.testing.assert_allclose(engine.compute("grad_W1", error, net)[0].value, truth["grad_W1"])

@@ -72,6 +72,15 @@ def _is_torch_file(path: Path) -> bool:
         return False
 
 
+def _is_qti(path: Path) -> bool:
+    """A content package ``gradtrace exercise --format qti`` wrote: a zip with imsmanifest.xml."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "imsmanifest.xml" in archive.namelist()
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+
+
 def _is_checkpoint(path: Path) -> bool:
     try:
         with zipfile.ZipFile(path) as archive:
@@ -96,8 +105,9 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
     Kind("SVG image", lambda path, head: _is_text(head) and b"<svg" in head),
     Kind("text", lambda path, head: _is_text(head)),
     Kind("PyTorch state_dict (.pt)", lambda path, head: head.startswith(b"PK") and _is_torch_file(path)),
+    Kind("QTI package (.zip)", lambda path, head: head.startswith(b"PK") and _is_qti(path)),
 )}
-CHECKPOINT, PNG, PDF, SVG, TEXT, TORCH = KINDS
+CHECKPOINT, PNG, PDF, SVG, TEXT, TORCH, QTI = KINDS
 
 
 def check_output(

@@ -48,6 +48,11 @@ class NotationChoice(StrEnum):
     net_out = "net-out"
 
 
+# shared with `gradtrace exercise`, whose key speaks the same notation
+NotationOption = Annotated[NotationChoice, typer.Option(
+    help="textbook: z and a; net-out: the net/out names many tutorials use.")]
+
+
 SpecArgument = Annotated[
     str | None,
     typer.Argument(
@@ -128,9 +133,7 @@ def step(
         "before the next one uses it; the output ends with the drift against exact arithmetic. "
         "Sets the spec's `round`.",
     )] = None,
-    notation: Annotated[NotationChoice, typer.Option(
-        help="textbook: z and a; net-out: the net/out names many tutorials use.",
-    )] = NotationChoice.textbook,
+    notation: NotationOption = NotationChoice.textbook,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write to this file (atomically) instead of standard output.",
     )] = None,

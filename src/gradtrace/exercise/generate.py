@@ -6,11 +6,15 @@ W and b are multiples of 0.05 in [−1, 1] (so also every multiple of 0.1), x an
 decimals, η ∈ {0.1, 0.25, 0.5, 1}. A draw is kept only when every unit has 0.05 ≤ |z| ≤ 2.5: far
 from saturation (σ′(2.5) ≈ 0.07, tanh′(2.5) ≈ 0.03) and from a kink at z = 0 (relu, abs), for
 every activation alike, so no activation is special-cased here.
+
+Conventions (the hand-work ones: weights_layout, delta_convention, batch_reduction) are spec
+fields: ``with_conventions`` sets them through ``Spec.with_options``, so the spec validates them,
+and writes the weights in the chosen layout (in_out: W_l as (n_{l−1}, n_l), z = a W + b).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,20 +22,26 @@ import numpy as np
 from gradtrace.core.activations import ACTIVATIONS
 from gradtrace.core.losses import LOSSES
 from gradtrace.errors import GradtraceError, SpecError, unknown_name
-from gradtrace.spec import parse_spec
+from gradtrace.spec import Spec, parse_spec
 
 LEARNING_RATES = (0.1, 0.25, 0.5, 1.0)
 WEIGHT_STEP = 0.05  # weights and biases: k·0.05, |k| ≤ 20
 Z_MIN, Z_MAX = 0.05, 2.5  # |z| of every unit: off a kink, off saturation
 MAX_DRAWS = 2_000  # draws per seed before giving up: small nets pass in a few
 MAX_UNITS = 8  # per layer: a sheet worked by hand
+# spec field -> the command-line option that sets it (named in a refusal)
+CONVENTION_OPTIONS = {"weights_layout": "--layout", "delta_convention": "--delta-convention",
+                      "batch_reduction": "--batch-reduction"}
 
 
 def generate(seed: int, sizes: Sequence[int] = (2, 2, 1), activations: str | Sequence[str] =
-             "sigmoid", loss: str = "half_sse") -> dict[str, Any]:
+             "sigmoid", loss: str = "half_sse", *,
+             conventions: Mapping[str, str | None] | None = None) -> dict[str, Any]:
     """A spec mapping (validated by ``spec.parse_spec``) of a hand-friendly network for ``seed``.
 
-    The same seed, sizes, activations and loss always give the same mapping.
+    The same seed, sizes, activations, loss and ``conventions`` (field -> value, None = default;
+    see ``with_conventions``) always give the same mapping; the numbers do not depend on the
+    conventions.
     """
     names = _activations(sizes, activations)
     if loss not in LOSSES:
@@ -40,8 +50,8 @@ def generate(seed: int, sizes: Sequence[int] = (2, 2, 1), activations: str | Seq
     for _ in range(MAX_DRAWS):
         data = _draw(rng, sizes, names, loss, seed)
         if _in_range(data):
-            parse_spec(data, source=f"exercise seed {seed}")  # a draw the spec refuses is a bug here
-            return data
+            spec = parse_spec(data, source=f"exercise seed {seed}")  # refused: a bug here
+            return with_conventions(spec, conventions or {}) if conventions else data
     raise GradtraceError(f"no hand-friendly network of sizes {list(sizes)} with {', '.join(names)} "
                          f"after {MAX_DRAWS} draws (every |z| in [{Z_MIN}, {Z_MAX}]); use fewer "
                          "units per layer")
@@ -96,3 +106,32 @@ def _in_range(data: dict[str, Any]) -> bool:
             return False
         a = ACTIVATIONS[layer["activation"]].forward(z[None, :])[0]
     return True
+
+
+def with_conventions(spec: Spec, conventions: Mapping[str, str | None]) -> dict[str, Any]:
+    """The spec's mapping with ``conventions`` (weights_layout, delta_convention, batch_reduction;
+    None keeps the spec's own) set and validated by the spec, its weights written in the layout.
+
+    The numbers stay the same network: only how W is written and which convention the trace
+    speaks change.
+    """
+    unknown = set(conventions) - set(CONVENTION_OPTIONS)
+    if unknown:
+        raise SpecError(f"unknown convention {sorted(unknown)[0]!r}; expected one of: "
+                        f"{', '.join(CONVENTION_OPTIONS)}")
+    checked = spec.with_options({field: (CONVENTION_OPTIONS[field], value)
+                                 for field, value in conventions.items()
+                                 if field != "weights_layout"})
+    layout = conventions.get("weights_layout") or spec.weights_layout
+    data: dict[str, Any] = checked.model_dump(mode="json", exclude_unset=True)
+    data.pop("sizes", None)
+    data.pop("activations", None)
+    data["layers"] = [
+        {"weights": (layer.W.T if layout == "in_out" else layer.W).tolist(),  # (n_in, n_out) | (n_out, n_in)
+         "bias": layer.b.tolist(), "activation": layer.activation.name,
+         **({} if layer.trainable else {"trainable": False})}
+        for layer in checked.build_mlp().layers]
+    data["weights_layout"] = layout
+    if layout == "out_in" and "weights_layout" not in checked.model_fields_set:
+        del data["weights_layout"]  # the default: a spec written as before
+    return parse_spec(data, source=spec.source).model_dump(mode="json", exclude_unset=True)

@@ -4,8 +4,9 @@
 against it, carried ones are not correct); its first error and diagnosis come from the student's
 own ``GradeReport``. A file that cannot be graded is a row with ``status = "invalid"`` and the
 one-line reason; the rest of the class is graded regardless. ``ClassReport.to_dict()`` is the
-``gradtrace.grade-class/1`` JSON; ``to_csv()`` is a gradebook with one column per quantity holding
-its answer note (``delta1:updated_weights``, ``z1:correct``).
+``gradtrace.grade-class/1`` JSON (schema: grade-class-1.schema.json beside this module);
+``to_csv()`` is a gradebook with one column per quantity holding its answer note
+(``delta1:updated_weights``, ``z1:correct``).
 """
 
 from __future__ import annotations

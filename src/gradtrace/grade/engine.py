@@ -51,7 +51,8 @@ class Network:
 
     ``batch_reduction``: "mean" (C = (1/m) Σ_s C_s, so ∂C/∂W = (1/m) Σ_s δ_s a_sᵀ) or "sum".
     ``delta_sign``: +1 when δ = ∂C/∂z (the gradient convention), −1 when δ = −∂C/∂z (the error
-    convention, δ_L = y − a with the update θ′ = θ + η δ aᵀ); ∂C/∂W and ∂C/∂b are gradients either way.
+    convention, δ_L = y − a with the update θ′ = θ + η δ aᵀ; grad_a is then −∂C/∂a, as printed);
+    ∂C/∂W and ∂C/∂b are gradients either way.
     ``sgd``: plain SGD (θ′ = θ − η g), the only update recomputed from a learner's numbers.
     """
 
@@ -188,7 +189,7 @@ def _grad_a(l: int, v: Values, net: Network, mistakes: bool) -> list[Variant]:
     if l < net.layers:
         return _hidden_grad_a(l, v, net, mistakes)
     a, y = v[f"a{l}"], v["y"]
-    grad = _rows(lambda rows: net.loss.gradient(rows, y.T), a)
+    grad = net.delta_sign * _rows(lambda rows: net.loss.gradient(rows, y.T), a)  # −∂C/∂a as Err
     out = [Variant(None, "", grad)]
     if mistakes:
         out += [Variant("sign", "y − a instead of a − y", -grad),
@@ -198,8 +199,8 @@ def _grad_a(l: int, v: Values, net: Network, mistakes: bool) -> list[Variant]:
 
 
 def _hidden_grad_a(l: int, v: Values, net: Network, mistakes: bool) -> list[Variant]:
-    """∂C/∂a_l = W_{l+1}ᵀ δ_{l+1} for a hidden layer (δ_{l+1} turned back into ∂C/∂z if need be)."""
-    W_next, delta_next = v[f"W{l + 1}"], v[f"delta{l + 1}"] * net.delta_sign
+    """∂C/∂a_l = W_{l+1}ᵀ δ_{l+1} for a hidden layer (−∂C/∂a_l = W_{l+1}ᵀ Err_{l+1} as Err)."""
+    W_next, delta_next = v[f"W{l + 1}"], v[f"delta{l + 1}"]
     grad = W_next.T @ delta_next  # (n_l, m)
     out = [Variant(None, "", grad)]
     if mistakes:
@@ -223,8 +224,7 @@ def _delta(l: int, v: Values, net: Network, mistakes: bool) -> list[Variant]:
         delta = _rows(lambda rows: fused(rows, v["y"].T), a)
     else:
         upstream = v[f"grad_a{l}"] if l == net.layers else v[f"W{l + 1}"].T @ v[f"delta{l + 1}"]
-        if l < net.layers:
-            upstream = upstream * net.delta_sign  # back to ∂C/∂a: δ_{l+1} may be the error
+        upstream = upstream * net.delta_sign  # back to ∂C/∂a: grad_a and δ_{l+1} may be Err
         delta = _through(activation, z, a, upstream)
     out = [Variant(None, "", net.delta_sign * delta)]
     if not mistakes:

@@ -53,35 +53,40 @@ def _a(key: str, l: int, j: int, s: int, single: bool, v: Values, net: Network) 
 
 
 def _grad_a(key: str, l: int, j: int, s: int, single: bool, v: Values, net: Network) -> str:
-    if l < net.layers:  # a hidden layer: backpropagated, δ_{l+1} as ∂C/∂z
-        W, delta_next = v[f"W{l + 1}"], v[f"delta{l + 1}"] * net.delta_sign
+    name, delta = ("−∂C/∂a", "Err") if net.delta_sign < 0 else ("∂C/∂a", "δ")  # as printed
+    if l < net.layers:  # a hidden layer: backpropagated
+        W, delta_next = v[f"W{l + 1}"], v[f"delta{l + 1}"]
         total = " + ".join(f"{number(W[k, j])}×{number(delta_next[k, s])}"
                            for k in range(W.shape[0]))
-        return f"∂C/∂a{l}{_index(j, s, single)} = Σₖ W{l + 1}[k,{j + 1}] δ{l + 1}[k] = {total}"
-    return (f"∂C/∂a{l}{_index(j, s, single)} of {net.loss.words}, with a = "
+        return f"{name}{l}{_index(j, s, single)} = Σₖ W{l + 1}[k,{j + 1}] {delta}{l + 1}[k] = {total}"
+    return (f"{name}{l}{_index(j, s, single)} of {net.loss.words}, with a = "
             f"{number(v[f'a{l}'][j, s])} and y = {number(v['y'][j, s])}")
 
 
 def _delta(key: str, l: int, j: int, s: int, single: bool, v: Values, net: Network) -> str:
     activation = net.activations[l - 1]
     at = _index(j, s, single)
+    error = net.delta_sign < 0  # Err = −∂C/∂z, from −∂C/∂a
+    delta, grad_a = ("Err", "−∂C/∂a") if error else ("δ", "∂C/∂a")
     if l == net.layers and net.fused:
-        return (f"δ{l}{at} = a − y = {number(v[f'a{l}'][j, s])} − {number(v['y'][j, s])}"
+        a, y = number(v[f'a{l}'][j, s]), number(v['y'][j, s])
+        return ((f"Err{l}{at} = y − a = {y} − {a}" if error else
+                 f"δ{l}{at} = a − y = {a} − {y}")
                 + (" (scaled by 1/n)" if v["y"].shape[0] > 1 and net.loss.name != "cross_entropy"
                    else ""))
     if activation.derivative is None:
-        return f"δ{l}{at} = ∂C/∂z{l} through the {activation.words} Jacobian"
+        return f"{delta}{l}{at} = {'−' if error else ''}∂C/∂z{l} through the {activation.words} Jacobian"
     derivative = activation.derivative(v[f"z{l}"].T, v[f"a{l}"].T).T[j, s]
     if l == net.layers:
-        upstream = f"∂C/∂a{l}{at} · {activation.symbol}′(z{l}{at})"
+        upstream = f"{grad_a}{l}{at} · {activation.symbol}′(z{l}{at})"
         numbers = f"{number(v[f'grad_a{l}'][j, s])} × {number(derivative)}"
     else:
         W, delta_next = v[f"W{l + 1}"], v[f"delta{l + 1}"]
-        upstream = f"(Σₖ W{l + 1}[k,{j + 1}] δ{l + 1}[k]) · {activation.symbol}′(z{l}{at})"
+        upstream = f"(Σₖ W{l + 1}[k,{j + 1}] {delta}{l + 1}[k]) · {activation.symbol}′(z{l}{at})"
         total = " + ".join(f"{number(W[k, j])}×{number(delta_next[k, s])}"
                            for k in range(W.shape[0]))
         numbers = f"({total}) × {number(derivative)}"
-    return f"with {activation.derivative_text}: δ{l}{at} = {upstream} = {numbers}"
+    return f"with {activation.derivative_text}: {delta}{l}{at} = {upstream} = {numbers}"
 
 
 def _grad_W(key: str, l: int, j: int, i: int, single: bool, v: Values, net: Network) -> str:

@@ -5,6 +5,9 @@ An answer written with d decimals is **correct** within ½·10⁻ᵈ (one unit w
 from the learner's own earlier answers when those were right. It is **carried** when it is right
 only from the learner's earlier *wrong* answers (none of them trivial: 0, 1 or a copied given
 number), and **wrong** otherwise, with every known mistake (grade/engine.py) that reproduces it.
+Answers are written as the trace prints them: in the row view (weights_layout = "in_out") every
+matrix transposed and every [row, column] entry swapped against the column view graded here
+(grade/layout.py), and the report turned back.
 """
 
 from __future__ import annotations

@@ -24,6 +24,8 @@ def order_of(step: Step) -> list[str]:
 def exact_values(step: Step) -> dict[str, Array]:
     """Every quantity key of the step -> its exact value (column view; the cost 0-d), in order.
 
+    In the error convention delta{l} is Err = −∂C/∂z and grad_a{l} is −∂C/∂a, as printed.
+
     Read from the step's records: the explanation (neuron view included) costs seconds at the
     trace cap. Optimiser state (velocity, Adam's m, v, m̂, v̂) only the explanation holds.
     """
@@ -41,6 +43,11 @@ def exact_values(step: Step) -> dict[str, Array]:
             values[f"grad_a{l}"] = hidden_grad_a(step, l)
         values[f"delta{l}"], values[f"grad_W{l}"], values[f"grad_b{l}"] = (
             back.delta, back.grad_W, back.grad_b)
+    if step.network.delta_convention == "error":  # printed as Err = −δ and −∂C/∂a: graded so
+        for l in range(1, L + 1):
+            values[f"delta{l}"] = -values[f"delta{l}"]
+            if f"grad_a{l}" in values:
+                values[f"grad_a{l}"] = -values[f"grad_a{l}"]
     if any(update.state for update in step.update):
         for quantity in step.quantities():
             if quantity.phase == "update":

@@ -2,6 +2,9 @@
 
 Columns are layers 0..L; each neuron shows a (or δ), each edge W_jk (or ∂C/∂W_jk, or old → new),
 each neuron's bias is written under it. Edge colour gives the sign, width the magnitude.
+``show="givens"`` draws only what an exercise sheet gives: the inputs a⁽⁰⁾, every weight and bias,
+the target y, and "?" in each neuron the learner computes (its value is NaN, which ``fmt`` writes
+as "?": a finished trace never holds NaN, so nothing computed can be hidden by it).
 Layers wider than ``MAX_SHOWN`` units show their first and last ``EDGE_UNITS`` units around a ⋮.
 """
 
@@ -27,8 +30,9 @@ from gradtrace.io import atomic_write_bytes
 from gradtrace.render.math import number
 from gradtrace.trace.model import Array, Step, Trace
 
-Show = Literal["values", "gradients", "updates"]
-SHOWS: tuple[Show, ...] = ("values", "gradients", "updates")
+Show = Literal["values", "gradients", "updates", "givens"]
+SHOWS: tuple[Show, ...] = ("values", "gradients", "updates", "givens")
+UNKNOWN = "?"  # written for a quantity the reader is asked to compute
 FORMATS = ("svg", "png", "pdf")
 DPI = 150
 MAX_SHOWN = 10
@@ -88,6 +92,9 @@ def pixel_size(trace: Trace) -> tuple[int, int]:
 
 
 def fmt(value: float, precision: int) -> str:
+    """The value to ``precision`` significant digits; NaN (a value not given) as ``UNKNOWN``."""
+    if np.isnan(value):
+        return UNKNOWN
     return number(float(value), precision)
 
 
@@ -125,13 +132,16 @@ SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 def _neuron_value(step: Step, l: int, j: int, show: Show, plain: bool = False) -> tuple[str, float]:
-    """(symbol, value) written in a neuron: δ in the gradient view, else a (first sample).
+    """(symbol, value) written in a neuron: δ in the gradient view, else a (first sample);
+    in the givens view NaN for every neuron past the input (the learner computes it).
 
     ``plain`` writes the symbol in Unicode (a₃⁽¹⁾) rather than mathtext: matplotlib parses each
     mathtext label with pyparsing, tens of milliseconds apiece; a diagram of wide layers skips it.
     """
     delta = show == "gradients" and l > 0
     value = float(step.backward_of(l).delta[j, 0] if delta else step.activation(l)[j, 0])
+    if show == "givens" and l > 0:
+        value = float("nan")  # asked, not given: fmt writes UNKNOWN
     if plain:
         letter = "δ" if delta else "a"
         return f"{letter}{str(j + 1).translate(SUBSCRIPT)}{f'({l})'.translate(SUPERSCRIPT)}", value
@@ -143,8 +153,11 @@ def _title(trace: Trace, step: Step, show: Show, precision: int) -> str:
     name = f"{trace.name} — " if trace.name else ""
     what = {"values": "weights W and activations a",
             "gradients": "gradients ∂C/∂W and errors δ",
-            "updates": "weights before → after the update"}[show]
+            "updates": "weights before → after the update",
+            "givens": "given inputs, weights W, biases b and target y"}[show]
     sample = f" (sample 1 of {step.batch_size})" if step.batch_size > 1 else ""
+    if show == "givens":  # the cost is asked on a sheet, never given
+        return f"{name}{what}{sample}   ({UNKNOWN} = to compute)"
     return f"{name}step {step.index + 1}: {what}{sample}   C = {fmt(step.cost, precision)}"
 
 
