@@ -31,6 +31,12 @@ export function specFromHash(hash) {
   }
 }
 
+// The query of GET /api/exercise a "#exercise=SEED[&sizes=2,2,1&...]" link names, or null.
+export function exerciseQuery(hash) {
+  const match = /^#exercise=(\d+)((?:&(?:sizes|activations|loss|decimals)=[A-Za-z0-9_,]+)*)$/.exec(hash || "");
+  return match ? `seed=${match[1]}${match[2]}` : null;
+}
+
 export function download(filename, text, type) {
   const url = URL.createObjectURL(new Blob([text], { type }));
   const link = document.createElement("a");
