@@ -355,15 +355,19 @@ function wireFiles() {
   });
 }
 
+// Matrix or neuron view: the step-through's equations and the practice's answers follow it.
+function setView(view) {
+  state.view = view;
+  $(`view-${view}`).checked = true;
+  renderExplanation();
+  return state.practice.refresh();
+}
+
 function wireStepper() {
   $("prev").addEventListener("click", () => move(-1));
   $("next").addEventListener("click", () => move(1));
   for (const radio of document.querySelectorAll("input[name=view]")) {
-    radio.addEventListener("change", () => {
-      state.view = radio.value;
-      renderExplanation();
-      state.practice.refresh();
-    });
+    radio.addEventListener("change", () => setView(radio.value));
   }
   $("sample").addEventListener("change", () => {
     state.sample = $("sample").selectedIndex;
@@ -514,6 +518,7 @@ function wirePractice(offline) {
     spec: () => state.spec,
     trace: () => state.trace,
     view: () => state.view,
+    setView,
     focusKey: (key) => jumpToKey(key),
     // practising, the panels that show or change computed values give way to the practice panel
     showing: (on) => {

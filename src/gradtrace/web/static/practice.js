@@ -92,7 +92,7 @@ function load(key) {
 }
 
 // ui: {panel, toggle, newExercise, offlineNote}; hooks: {spec(), trace(), view(), offline,
-// showing(on), focusKey(key), loadExercise(query) -> Promise<hash | null>}.
+// setView(view) -> Promise, showing(on), focusKey(key), loadExercise(query) -> Promise}.
 export function createPractice(ui, hooks) {
   let key = null; // the spec's hash: the progress's name
   let progress = load("");
@@ -111,7 +111,9 @@ export function createPractice(ui, hooks) {
 
   // ---- grading ---------------------------------------------------------------------------------
 
+  // Every answer so far to the grader; the panel counts the replies (tests wait on it).
   async function grade() {
+    ui.panel.dataset.graded = String(Number(ui.panel.dataset.graded || 0) + 1);
     const labels = new Set(items.map((item) => item.label));
     const answers = {};
     for (const item of items) {
@@ -146,6 +148,7 @@ export function createPractice(ui, hooks) {
     save();
     const problem = await grade();
     update();
+    ui.panel.dataset.checked = ui.panel.dataset.graded;
     if (problem) {
       say(box, { kind: "invalid", text: `⚠ ${problem}` });
       return;
@@ -230,8 +233,18 @@ export function createPractice(ui, hooks) {
         el("p", { class: "locked-note", "data-testid": "locked" }, "Opens once every answer above is right or carried."),
         ...mine.map(itemBox));
     });
+    const views = el("span", { class: "views", role: "radiogroup", "aria-label": "answer" },
+      ...[["matrix", "whole vectors and matrices"], ["neuron", "entry by entry"]].map(([view, text]) => {
+        const radio = el("input", { type: "radio", name: "practice-view", value: view,
+          "data-testid": `practice-view-${view}`, checked: view === hooks.view() ? "" : null });
+        radio.addEventListener("change", async () => {
+          await hooks.setView(view);
+          ui.panel.querySelector(`[data-testid=practice-view-${view}]`).focus();
+        });
+        return el("label", {}, radio, ` ${text}`);
+      }));
     ui.panel.replaceChildren(
-      el("h2", {}, "Practice"),
+      el("div", { class: "practice-head" }, el("h2", {}, "Practice"), views),
       el("p", { class: "score", "data-testid": "score", "aria-live": "polite" }),
       el("p", { class: "note" }, "Work out each quantity and type it with the decimals you kept; each answer is judged at its own precision. The network's givens:"),
       ...[givens(step), multi, ...stages].filter((part) => part !== null));
