@@ -76,6 +76,9 @@ def test_practice_session_grades_diagnoses_hints_and_survives_a_reload(
     page = open_page(watched, base_url, f"#exercise={SEED}")
     assert page.is_visible("[data-testid=practice]") and page.is_checked("[data-testid=practice-switch]")
     # the computed values are hidden, the givens shown: inputs on the diagram, no activations
+    frozen = make_variants(SEED, 1, DECIMALS)[0].seed
+    assert f"seed {SEED} (frozen seed {frozen})" in str(page.get_by_test_id("exercise-seed")
+                                                        .text_content())
     assert page.is_hidden("#step-panel") and page.is_hidden("[data-testid=editor]")
     assert "=" not in str(page.get_by_test_id("node-1-1").get_attribute("aria-label"))
     assert "=" in str(page.get_by_test_id("node-0-1").get_attribute("aria-label"))
@@ -139,13 +142,19 @@ def test_practice_session_grades_diagnoses_hints_and_survives_a_reload(
                            ".textContent.startsWith('Solved 0')")
 
 
-def test_carried_names_the_earlier_answer_it_used(watched: Watched, base_url: str,
-                                                  exercise: tuple[Spec, dict[str, Any]]) -> None:
-    spec, truth = exercise
+def fresh_exercise(watched: Watched, base_url: str) -> Any:
+    """The page on #exercise=SEED with no progress kept from an earlier test."""
     page = open_page(watched, base_url, f"#exercise={SEED}")
     page.evaluate("localStorage.clear()")
     page.reload()
     page.wait_for_selector("body[data-ready=true]")
+    return page
+
+
+def test_carried_names_the_earlier_answer_it_used(watched: Watched, base_url: str,
+                                                  exercise: tuple[Spec, dict[str, Any]]) -> None:
+    spec, truth = exercise
+    page = fresh_exercise(watched, base_url)
     answer(page, "z1", written(truth["z1"]))
     wrong_a1 = np.ravel(truth["a1"]) + 0.1  # a slip in a1 ...
     assert answer(page, "a1", written(wrong_a1)).startswith("✗")
@@ -158,10 +167,7 @@ def test_carried_names_the_earlier_answer_it_used(watched: Watched, base_url: st
 def test_neuron_view_asks_entry_by_entry(watched: Watched, base_url: str,
                                         exercise: tuple[Spec, dict[str, Any]]) -> None:
     _, truth = exercise
-    page = open_page(watched, base_url, f"#exercise={SEED}")
-    page.evaluate("localStorage.clear()")
-    page.reload()
-    page.wait_for_selector("body[data-ready=true]")
+    page = fresh_exercise(watched, base_url)
     page.get_by_test_id("practice-view-neuron").check()
     page.wait_for_selector("[data-testid='item-z1[2]']")
     assert page.get_by_test_id("item-z1").count() == 0
@@ -175,6 +181,18 @@ def test_neuron_view_asks_entry_by_entry(watched: Watched, base_url: str,
     page.get_by_test_id("practice-view-matrix").check()  # each view keeps its own answers
     page.wait_for_selector("[data-testid=item-z1]")
     assert score(page).startswith("Solved 0 / 17")
+
+
+@pytest.mark.parametrize(("fragment", "words"), [
+    ("#exercise=7x", "#exercise= part is damaged"),
+    ("#exercise=7&sizes=9,9", "sizes: each layer has 1 to 8 units"),
+])
+def test_a_bad_exercise_link_says_what_is_wrong(watched: Watched, base_url: str, fragment: str,
+                                                words: str) -> None:
+    page = open_page(watched, base_url, fragment)
+    error = str(page.get_by_test_id("error").text_content())
+    assert words in error and "showing the default network instead" in error
+    watched.errors.clear()  # the browser logs the 422 it was answered
 
 
 def test_phone_width_keyboard_only(browser: Any, base_url: str,

@@ -41,10 +41,11 @@ class ExerciseQuery(BaseModel):
     loss: str = Field("half_sse", description="the loss")
     decimals: int = Field(4, ge=1, le=8, description="decimals the answers are written to")
 
-    @field_validator("sizes", mode="before")
+    @field_validator("sizes", "activations", mode="before")
     @classmethod
-    def _sizes(cls, value: Any) -> Any:
-        return _split(value)
+    def _split(cls, value: Any) -> Any:
+        """"2,2,1" -> ["2", "2", "1"] (pydantic then reads each item); a list as it is."""
+        return [part.strip() for part in value.split(",")] if isinstance(value, str) else value
 
     @field_validator("sizes")
     @classmethod
@@ -60,11 +61,6 @@ class ExerciseQuery(BaseModel):
                              f"{MAX_EXERCISE_WEIGHTS}, e.g. 2,2,1 or 3,4,2")
         return value
 
-    @field_validator("activations", mode="before")
-    @classmethod
-    def _activations(cls, value: Any) -> Any:
-        return _split(value)
-
     @field_validator("activations")
     @classmethod
     def _known_activations(cls, value: list[str]) -> list[str]:
@@ -79,11 +75,6 @@ class ExerciseQuery(BaseModel):
         if value not in LOSSES:
             raise ValueError(unknown_name("loss", value, LOSSES))
         return value
-
-
-def _split(value: Any) -> Any:
-    """"2,2,1" -> ["2", "2", "1"] (pydantic then reads each item); anything else as it is."""
-    return [part.strip() for part in value.split(",")] if isinstance(value, str) else value
 
 
 def read_query(query: Mapping[str, str]) -> ExerciseQuery:

@@ -504,8 +504,9 @@ async function linkedSpec() {
 
 // A generated exercise (GET /api/exercise); the link names it as #exercise=SEED[&sizes=...].
 async function exerciseSpec(query) {
-  const { spec } = await api(`/api/exercise?${query}`);
-  state.practice.remember(`#exercise=${query.replace(/^seed=/, "")}`);
+  const { spec, seed, frozen_seed: frozen } = await api(`/api/exercise?${query}`);
+  state.practice.remember(`#exercise=${query.replace(/^seed=/, "")}`,
+    `Generated exercise, seed ${seed} (frozen seed ${frozen}); the link in the address bar opens it again.`);
   return spec;
 }
 

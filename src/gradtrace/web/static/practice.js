@@ -98,10 +98,14 @@ export function createPractice(ui, hooks) {
   let progress = load("");
   let results = {}; // label -> the grader's entry
   let items = [];
-  let exercise = null; // {key, hash}: the exercise the link names
-  let pending = null; // its hash, until its spec is loaded
+  let exercise = null; // {key, hash, about}: the exercise the link names
+  let pending = null; // {hash, about}, until its spec is loaded
 
-  const save = () => { if (key) localStorage.setItem(STORE + key, JSON.stringify(progress)); };
+  const save = () => {
+    try {
+      if (key) localStorage.setItem(STORE + key, JSON.stringify(progress));
+    } catch { /* storage full or refused: practice goes on, unsaved */ }
+  };
   const revealed = (label) => (progress.hints[label] || 0) >= 3;
   const done = (label) => revealed(label) || ["correct", "carried"].includes((results[label] || {}).status);
   const openStage = () => {
@@ -111,7 +115,8 @@ export function createPractice(ui, hooks) {
 
   // ---- grading ---------------------------------------------------------------------------------
 
-  // Every answer so far to the grader; the panel counts the replies (tests wait on it).
+  // Every answer so far to the grader. data-graded counts the requests; data-checked names the
+  // last one whose reply a Check has shown (tests wait on it).
   async function grade() {
     ui.panel.dataset.graded = String(Number(ui.panel.dataset.graded || 0) + 1);
     const labels = new Set(items.map((item) => item.label));
@@ -243,11 +248,13 @@ export function createPractice(ui, hooks) {
         });
         return el("label", {}, radio, ` ${text}`);
       }));
-    ui.panel.replaceChildren(
+    const parts = [
       el("div", { class: "practice-head" }, el("h2", {}, "Practice"), views),
       el("p", { class: "score", "data-testid": "score", "aria-live": "polite" }),
+      exercise && exercise.key === key ? el("p", { class: "note", "data-testid": "exercise-seed" }, exercise.about) : null,
       el("p", { class: "note" }, "Work out each quantity and type it with the decimals you kept; each answer is judged at its own precision. The network's givens:"),
-      ...[givens(step), multi, ...stages].filter((part) => part !== null));
+      givens(step), multi, ...stages];
+    ui.panel.replaceChildren(...parts.filter((part) => part !== null));
   }
 
   function update() {
@@ -299,7 +306,7 @@ export function createPractice(ui, hooks) {
     async refresh() {
       if (hooks.offline || !hooks.trace()) return;
       const now = specKey(hooks.spec());
-      if (pending) exercise = { key: now, hash: pending };
+      if (pending) exercise = { key: now, ...pending };
       if (now !== key) {
         const was = !!progress.active || pending !== null; // practising goes on with the next spec
         key = now;
@@ -312,8 +319,8 @@ export function createPractice(ui, hooks) {
       if (progress.active) await start();
     },
     // The next spec loaded is the exercise this link names (the link keeps naming it).
-    remember(hash) {
-      pending = hash;
+    remember(hash, about) {
+      pending = { hash, about };
     },
   };
 
