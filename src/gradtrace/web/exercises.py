@@ -23,8 +23,9 @@ from gradtrace.exercise.generate import MAX_UNITS
 from gradtrace.web.responses import RequestError
 
 # A page worked by hand. The caps also bound the reply's time: a network with no fair variant is
-# refused after make_variants' 500 candidates, about 4 s at these caps (12 s at 8-8-8-8-8).
-MAX_EXERCISE_LAYERS = 4  # weight layers
+# refused after make_variants' 500 candidates: 2 to 6.5 s within these caps on a busy 2-core
+# machine (8 s at 2-3-3-3-2, 12 s at 8-8-8-8-8); a network that has one is found in 0.1 s.
+MAX_EXERCISE_LAYERS = 3  # weight layers
 MAX_EXERCISE_WEIGHTS = 32  # weights in all (the CLI's cap of 8 units a layer applies too)
 MAX_SEED = 2**32
 
