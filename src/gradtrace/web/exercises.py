@@ -24,7 +24,7 @@ from gradtrace.web.responses import RequestError
 
 # A page worked by hand. The caps also bound the reply's time: a network with no fair variant is
 # refused after make_variants' 500 candidates: 2 to 6.5 s within these caps on a busy 2-core
-# machine (8 s at 2-3-3-3-2, 12 s at 8-8-8-8-8); a network that has one is found in 0.1 s.
+# machine (8 s at 2-3-3-3-2, 12 s at 8-8-8-8-8); a network that has one is found in under 0.3 s.
 MAX_EXERCISE_LAYERS = 3  # weight layers
 MAX_EXERCISE_WEIGHTS = 32  # weights in all (the CLI's cap of 8 units a layer applies too)
 MAX_SEED = 2**32
