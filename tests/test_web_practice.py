@@ -118,6 +118,8 @@ def test_practice_session_grades_diagnoses_hints_and_survives_a_reload(
     shown = [float(item.get_by_test_id(f"field-{n}").input_value()) for n in (1, 2)]
     assert shown == pytest.approx(np.ravel(truth["grad_a1"]).tolist(), abs=1e-12)
     assert "not count as solved" in str(item.get_by_test_id("feedback").text_content())
+    # the shown ∂C/∂a1 is done, but δ1 is wrong: the gradients stay locked
+    assert page.get_by_test_id("stage-5").get_by_test_id("check").first.is_disabled()
     assert score(page).startswith("Solved 7 / 17 · hints used 3 (1 answer shown)")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "practice-desktop.png"), full_page=True)

@@ -118,7 +118,8 @@ export function createPractice(ui, hooks) {
   // Every answer so far to the grader. data-graded counts the requests; data-checked names the
   // last one whose reply a Check has shown (tests wait on it).
   async function grade() {
-    ui.panel.dataset.graded = String(Number(ui.panel.dataset.graded || 0) + 1);
+    const mine = Number(ui.panel.dataset.graded || 0) + 1;
+    ui.panel.dataset.graded = String(mine);
     const labels = new Set(items.map((item) => item.label));
     const answers = {};
     for (const item of items) {
@@ -130,6 +131,7 @@ export function createPractice(ui, hooks) {
     }
     try {
       const reply = await api("/api/grade", { spec: hooks.spec(), answers });
+      if (String(mine) !== ui.panel.dataset.graded) return null; // a later check's reply rules
       results = {};
       for (const entry of reply.entries) {
         const label = entryLabel(entry);
