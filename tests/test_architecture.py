@@ -38,9 +38,10 @@ MAY_USE: dict[str, set[str]] = {
     "classic": {"core"},
     "examples": set(),
     # the web may use anything but the cli
-    # grade: POST /api/grade answers with the same grader as the CLI
+    # grade: POST /api/grade answers with the same grader as the CLI; exercise: GET /api/exercise
+    # makes and tests its exercise as `gradtrace exercise` does
     "web": {"core", "trace", "render", "data", "spec", "workflow", "network", "checkpoint",
-            "grade"},
+            "grade", "exercise"},
     "cli": {"core", "trace", "render", "data", "spec", "workflow", "network", "checkpoint",
             "web", "interop", "grade", "exercise"},
 }

@@ -42,6 +42,7 @@ from gradtrace.spec import (
 )
 from gradtrace.trace.json import to_dict
 from gradtrace.web import limits
+from gradtrace.web.exercises import exercise_reply, read_query
 from gradtrace.web.grading import grade_reply, read_request
 from gradtrace.web.guard import Guard
 from gradtrace.web.responses import (
@@ -253,6 +254,15 @@ def create_app(initial_spec: dict[str, Any] | None = None,
     def example(name: str) -> dict[str, Any]:
         """One built-in example's spec, as the JSON form of its TOML file."""
         return _example(name)
+
+    @app.get("/api/exercise")
+    def exercise(request: Request) -> JSON:
+        """A generated hand-friendly exercise, tested as ``gradtrace exercise`` tests it:
+        ``?seed=7&sizes=2,2,1&activations=sigmoid&loss=half_sse&decimals=4`` (all optional) ->
+        {seed, frozen_seed, sizes, activations, loss, decimals, spec}."""
+        reply = exercise_reply(read_query(request.query_params))
+        validate_spec(reply["spec"], "spec.")  # the page's caps, as for every spec it is sent
+        return JSON(reply)
 
     # The POST routes return JSON themselves: FastAPI's own serialisation would turn an inf or NaN
     # into a silent null; JSON.render refuses them instead.

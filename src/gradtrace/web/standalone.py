@@ -2,7 +2,8 @@
 
 The page's ES modules are joined into one inline module (each module's imports removed, its
 ``export`` keywords dropped), in dependency order. No server is needed; editing and training are
-hidden with a note, as they need ``gradtrace serve``.
+hidden with a note, as they need ``gradtrace serve``; so does practice (its grader is Python, and
+the page never judges an answer itself): the Practice switch there says so.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from gradtrace import notation
 
 # Dependencies before dependants; app.js last (it starts the page).
 MODULES = ("mathml.js", "api.js", "diagram.js", "editor.js", "panels.js", "share.js", "train.js",
-           "app.js")
+           "practice.js", "app.js")
 _IMPORT = re.compile(r"^import [^;]*? from \"\./[a-z]+\.js\";\n", re.MULTILINE)
 _EXPORT = re.compile(r"^export ", re.MULTILINE)
 

@@ -7,11 +7,10 @@ import {
   addLayer, clone, normalised, parseNumber, reinitialised, remapInputs, removeLayer, resizeLayer, setBias, setData,
   setField, setLayerActivation, setOptimizerField, setWeight,
 } from "./editor.js";
-import {
-  formulaML, formulaText, math, numbersML, setNotation, symbolML, symbolText, valueML, words,
-} from "./mathml.js";
+import { equationHTML, setNotation, symbolText, words } from "./mathml.js";
 import { fillSelect, renderInspector, renderLayers } from "./panels.js";
-import { download, readFile, specFromHash, specToHash } from "./share.js";
+import { createPractice } from "./practice.js";
+import { download, exerciseQuery, readFile, specFromHash, specToHash } from "./share.js";
 import { createTrainer, outputColour } from "./train.js";
 
 const $ = (id) => document.getElementById(id);
@@ -28,7 +27,10 @@ const state = {
   features: ["x1", "x2"], // the input features the Train panel feeds the network
   units: null, // each unit's heat map from the latest /api/train reply
   trainer: null,
+  practice: null, // practice mode (practice.js): the computed values hidden
 };
+
+const practising = () => !!(state.practice && state.practice.active);
 
 // Every (step, quantity) of the trace, in step-through order.
 function stops() {
@@ -54,24 +56,6 @@ function quantityName(q) {
   return q.kind === "C" ? "C" : symbolText(q.kind, q.layer);
 }
 
-function equationHTML(equation) {
-  const lhs = symbolML(equation.lhs);
-  const alt = (text) => text.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
-  const said = alt(`${formulaText(equation.lhs)} = ${equation.rhs ? `${formulaText(equation.rhs)} = ` : ""}${formulaText({ value: equation.value })}`);
-  const note = equation.note ? `<p class="note">${equation.note}</p>` : "";
-  const value = JSON.stringify(equation.value).replace(/'/g, "&#39;");
-  if (!equation.rhs) {
-    return `<div class="equation given" data-testid="equation">
-      <div class="result" data-testid="result" data-value='${value}'>${math(`${lhs}<mo>=</mo>${valueML(equation.value)}`, said)}</div>${note}</div>`;
-  }
-  const numbers = alt(`= ${formulaText(equation.rhs, true)}`);
-  const result = alt(`= ${formulaText({ value: equation.value })}`);
-  return `<div class="equation" data-testid="equation">
-    <div class="formula" data-testid="formula">${math(`${lhs}<mo>=</mo>${formulaML(equation.rhs)}`, said)}</div>
-    <div class="numbers" data-testid="numbers">${math(`<mo>=</mo>${numbersML(equation.rhs)}`, numbers)}</div>
-    <div class="result" data-testid="result" data-value='${value}'>${math(`<mo>=</mo>${valueML(equation.value)}`, result)}</div>${note}</div>`;
-}
-
 function renderExplanation() {
   const stop = current();
   const total = stops().length;
@@ -83,7 +67,7 @@ function renderExplanation() {
   $("quantity").dataset.key = q.key;
   $("quantity-words").textContent = `${q.phase}: ${words(q.kind, q.layer)}`;
   const equations = state.view === "matrix" ? [q.matrix] : q.neuron;
-  $("explanation").innerHTML = equations.map(equationHTML).join("");
+  $("explanation").innerHTML = equations.map((equation) => equationHTML(equation)).join("");
   $("prev").disabled = state.position === 0;
   $("next").disabled = state.position >= total - 1;
   const list = $("quantity-list");
@@ -108,13 +92,14 @@ function renderDiagram() {
   const keys = step.explanation.map((q) => q.key);
   const passed = (key) => keys.indexOf(key) !== -1 && keys.indexOf(key) <= stop.i;
   const values = [step.input.map((row) => row[state.sample])];
-  for (const f of step.forward) values.push(f.a.map((row) => row[state.sample]));
+  // practising: only the givens (inputs, weights) are drawn, not what the learner works out
+  if (!practising()) for (const f of step.forward) values.push(f.a.map((row) => row[state.sample]));
   keepingFocus(() => {
     drawDiagram($("diagram"), {
       sizes,
       activations: net.layers.map((layer) => layer.activation),
       weights: step.update.map((u) => u.W_old),
-      newWeights: step.update.map((u) => (passed(`W${u.layer}_new`) ? u.W_new : null)),
+      newWeights: step.update.map((u) => (passed(`W${u.layer}_new`) && !practising() ? u.W_new : null)),
       values,
       ...thumbnailView(sizes),
       highlight: highlightOf(stop.q, net.layers.length),
@@ -122,13 +107,13 @@ function renderDiagram() {
       onNode: (l, j) => select({ type: "node", layer: l, j }),
       onEdge: (l, j, k) => select({ type: "edge", layer: l, j, k }),
     });
-    renderInspector($("inspector"), state.selected, step, state.sample, inspectorActions);
+    renderInspector($("inspector"), practising() ? null : state.selected, step, state.sample, inspectorActions);
   });
 }
 
 // The heat maps fit the drawn network only while its layer sizes match theirs.
 function thumbnailView(sizes) {
-  const units = state.units;
+  const units = practising() ? null : state.units; // a unit's output map is not a given
   const fits = units && units.layers.length === sizes.length
     && units.layers.every((layer, l) => layer.length === sizes[l]);
   const names = state.offline ? null : state.features.map(
@@ -283,6 +268,7 @@ async function recompute(spec, { resetPosition = false, keepError = false, refre
   }
   renderEditor();
   if (state.trace) render();
+  await state.practice.refresh();
   // the heat maps and the boundary follow an edit (not while playing: each frame draws them)
   if (refresh && state.trainer && !state.trainer.playing) {
     await state.trainer.preview().catch((error) => showError(error.message));
@@ -369,14 +355,19 @@ function wireFiles() {
   });
 }
 
+// Matrix or neuron view: the step-through's equations and the practice's answers follow it.
+function setView(view) {
+  state.view = view;
+  $(`view-${view}`).checked = true;
+  renderExplanation();
+  return state.practice.refresh();
+}
+
 function wireStepper() {
   $("prev").addEventListener("click", () => move(-1));
   $("next").addEventListener("click", () => move(1));
   for (const radio of document.querySelectorAll("input[name=view]")) {
-    radio.addEventListener("change", () => {
-      state.view = radio.value;
-      renderExplanation();
-    });
+    radio.addEventListener("change", () => setView(radio.value));
   }
   $("sample").addEventListener("change", () => {
     state.sample = $("sample").selectedIndex;
@@ -496,7 +487,7 @@ async function startOffline(data) {
   document.body.classList.add("offline");
   $("offline-note").hidden = false;
   // only what works without a server: the step-through and the diagram
-  for (const id of ["editor", "train", "files"]) $(id).hidden = true;
+  for (const id of ["editor", "train", "files", "new-exercise"]) $(id).hidden = true;
   const batch = data.trace.steps[0].input[0].length;
   fillSelect($("sample"), Array.from({ length: batch }, (_, i) => `sample ${i + 1}`), "sample 1");
   render();
@@ -506,7 +497,46 @@ async function startOffline(data) {
 async function linkedSpec() {
   const example = /^#example=([A-Za-z0-9_-]+)$/.exec(location.hash);
   if (example) return api(`/api/examples/${example[1]}`);
+  const exercise = exerciseQuery(location.hash);
+  if (exercise) return exerciseSpec(exercise);
   return specFromHash(location.hash);
+}
+
+// A generated exercise (GET /api/exercise); the link names it as #exercise=SEED[&sizes=...].
+async function exerciseSpec(query) {
+  const { spec, seed, frozen_seed: frozen } = await api(`/api/exercise?${query}`);
+  state.practice.remember(`#exercise=${query.replace(/^seed=/, "")}`,
+    `Generated exercise, seed ${seed} (frozen seed ${frozen}); the link in the address bar opens it again.`);
+  return spec;
+}
+
+function wirePractice(offline) {
+  state.practice = createPractice({
+    panel: $("practice"), toggle: $("practice-switch"), newExercise: $("new-exercise"),
+    offlineNote: $("practice-offline"),
+  }, {
+    offline,
+    spec: () => state.spec,
+    trace: () => state.trace,
+    view: () => state.view,
+    setView,
+    focusKey: (key) => jumpToKey(key),
+    // practising, the panels that show or change computed values give way to the practice panel
+    showing: (on) => {
+      for (const id of ["step-panel", "editor", "train"]) $(id).hidden = on;
+      document.body.classList.toggle("practising", on);
+      if (on) state.selected = null;
+      if (state.trace) renderDiagram();
+    },
+    loadExercise: async (query) => {
+      try {
+        await loadSpec(await exerciseSpec(query));
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        showError(error.message);
+      }
+    },
+  });
 }
 
 async function startServed() {
@@ -542,6 +572,7 @@ async function startServed() {
 async function main() {
   wireStepper();
   const data = embedded();
+  wirePractice(!!data);
   if (data) {
     await startOffline(data);
   } else {

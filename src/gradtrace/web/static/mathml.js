@@ -241,3 +241,27 @@ function textExpr(node, numbers) {
 export function formulaText(node, numbers = false) {
   return textExpr(node, numbers)[0];
 }
+
+// ---- one equation as the page shows it -----------------------------------------------------------
+
+const attr = (text) => text.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;");
+
+// An equation of the trace as HTML: the formula, the numbers plugged in, the result. ``rows``
+// < 3 leaves out the result (and its number from the formula's spoken text): practice hints.
+export function equationHTML(equation, rows = 3) {
+  const lhs = symbolML(equation.lhs);
+  const shown = rows >= 3 ? ` = ${formulaText({ value: equation.value })}` : "";
+  const said = attr(`${formulaText(equation.lhs)}${equation.rhs ? ` = ${formulaText(equation.rhs)}` : ""}${shown}`);
+  const note = equation.note ? `<p class="note">${equation.note}</p>` : "";
+  const value = JSON.stringify(equation.value).replace(/'/g, "&#39;");
+  if (!equation.rhs) {
+    return `<div class="equation given" data-testid="equation">
+      <div class="result" data-testid="result" data-value='${value}'>${math(`${lhs}<mo>=</mo>${valueML(equation.value)}`, said)}</div>${note}</div>`;
+  }
+  const numbers = attr(`= ${formulaText(equation.rhs, true)}`);
+  const result = attr(`= ${formulaText({ value: equation.value })}`);
+  return `<div class="equation" data-testid="equation">
+    <div class="formula" data-testid="formula">${math(`${lhs}<mo>=</mo>${formulaML(equation.rhs)}`, said)}</div>${rows >= 2 ? `
+    <div class="numbers" data-testid="numbers">${math(`<mo>=</mo>${numbersML(equation.rhs)}`, numbers)}</div>` : ""}${rows >= 3 ? `
+    <div class="result" data-testid="result" data-value='${value}'>${math(`<mo>=</mo>${valueML(equation.value)}`, result)}</div>${note}` : ""}</div>`;
+}

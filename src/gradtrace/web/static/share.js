@@ -31,6 +31,17 @@ export function specFromHash(hash) {
   }
 }
 
+// The query of GET /api/exercise a "#exercise=SEED[&sizes=2,2,1&...]" link names, or null.
+export function exerciseQuery(hash) {
+  if (!(hash || "").startsWith("#exercise=")) return null;
+  const match = /^#exercise=(\d+)((?:&(?:sizes|activations|loss|decimals)=[A-Za-z0-9_,]+)*)$/.exec(hash);
+  if (!match) {
+    throw new Error("the link's #exercise= part is damaged (it should be a seed, e.g. "
+      + "#exercise=7, optionally followed by &sizes=2,2,1&activations=sigmoid&loss=half_sse)");
+  }
+  return `seed=${match[1]}${match[2]}`;
+}
+
 export function download(filename, text, type) {
   const url = URL.createObjectURL(new Blob([text], { type }));
   const link = document.createElement("a");
