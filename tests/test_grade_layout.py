@@ -144,3 +144,49 @@ def test_the_template_of_an_x_w_example_speaks_its_layout() -> None:
     assert "# z1: 3 rows of 3; z1 = a0 W1 + b1" in text
     assert "# grad_W1: 4 rows of 3; ∂C/∂W1 = a0ᵀ δ1" in text
     assert "# W1_new: 4 rows of 3" in text
+
+
+def test_the_learners_layout_never_turns_the_specs_own_weights_round() -> None:
+    """The seed's W1 is square: read the other way round it would be another network. An answers
+    file saying weights_layout = "in_out" is how the learner writes, not how the spec is read."""
+    from gradtrace.grade.answers import parse_answers
+    from gradtrace.spec import load_spec
+
+    truth = true_values(trace_spec(load_spec("seed")).steps[0])  # the seed as written
+    assert not np.allclose(truth["W1"], truth["W1"].T)  # else the test could not fail
+    sheet = parse_answers({"spec": "seed", "weights_layout": "in_out", "answers": {
+        "z1": written(truth["z1"]), "W1_new": row_written(truth["W1_new"]),
+        "grad_W1[1,2]": written(truth["grad_W1"][1, 0])}})
+    report = grade(sheet.load_spec(), sheet)
+    assert report.summary["correct"] == 3 and report.first_error is None
+    assert report.settings["weights_layout"] == "in_out"
+    with pytest.raises(SpecError, match="did you mean 'in_out'"):
+        grade("seed", parse_answers({"spec": "seed", "weights_layout": "in_outt",
+                                     "answers": {"z1": [Decimal("0.21"), Decimal("0.315")]}}))
+
+
+def test_an_x_w_spec_graded_in_the_column_view_as_the_page_prints_it(client: Any) -> None:
+    spec = client.get("/api/examples/hankamber").json()  # X·W, a 3-2-1 network
+    truth = true_values(trace_spec(parse_spec(spec)).steps[0])
+    answers = {"W1_new": [[f"{x:.6f}" for x in row] for row in truth["W1_new"]]}  # 2 rows of 3
+    reply = client.post("/api/grade", json={"spec": spec, "answers": answers,
+                                            "weights_layout": "out_in"})
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["summary"]["correct"] == 1
+    as_printed = client.post("/api/grade", json={"spec": spec, "answers": answers})
+    entry = next(e for e in as_printed.json()["entries"] if e["key"] == "W1_new")
+    assert entry["status"] == "wrong"  # in the X·W view these rows are turned round
+
+
+@pytest.mark.parametrize("name", ["hankamber", "nnfs", "postnetwork", "cs231n"])
+def test_the_page_holds_an_x_w_example_as_the_same_network(client: Any, name: str) -> None:
+    """/api/spec gives the page explicit (n_out, n_in) weights: read back, the same network."""
+    from gradtrace.spec import load_spec
+
+    reply = client.post("/api/spec", json=client.get(f"/api/examples/{name}").json())
+    assert reply.status_code == 200, reply.text
+    held = parse_spec(reply.json()["spec"])
+    for ours, theirs in zip(held.build_mlp().layers, load_spec(name).build_mlp().layers,
+                            strict=True):
+        np.testing.assert_array_equal(ours.W, theirs.W)
+        np.testing.assert_array_equal(ours.b, theirs.b)

@@ -235,3 +235,32 @@ def test_the_offline_page_says_practice_needs_the_server(watched: Watched, tmp_p
     assert not page.is_checked("[data-testid=practice-switch]")
     assert page.is_hidden("[data-testid=practice]") and page.is_visible("[data-testid=next]")
     watched.requests.clear()
+
+
+def test_an_x_w_example_is_practised_in_the_view_the_page_prints(watched: Watched,
+                                                                  base_url: str) -> None:
+    """Han & Kamber's example is written X·W with Err = −∂C/∂z: the page prints its matrices in
+    the column view and its Err values, so those, typed as printed, are all correct."""
+    page = open_page(watched, base_url, "#example=hankamber")
+    page.evaluate("localStorage.clear()")
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    explained = page.evaluate("""async () => {
+        const spec = await (await fetch('/api/examples/hankamber')).json();
+        const trace = await (await fetch('/api/step', {method: 'POST',
+            headers: {'Content-Type': 'application/json'}, body: JSON.stringify(spec)})).json();
+        return trace.steps[0].explanation.map(q => [q.key, q.value === undefined ?
+            q.matrix.value : q.value]);
+    }""")
+    assert page.get_by_test_id("error").text_content() == ""  # loaded, traced, no complaint
+    assert "this network takes 3" in str(page.get_by_test_id("train-status").text_content())
+    page.get_by_test_id("practice-switch").click()
+    page.wait_for_selector("[data-testid=item-z1]")
+    asked = 0
+    for key, value in explained:
+        if page.get_by_test_id(f"item-{key}").count() == 0:
+            continue  # a given (a0, W1, ...) is not asked
+        said = answer(page, key, written(value))
+        assert said.startswith("✓ Correct"), (key, said)
+        asked += 1
+    assert asked >= 10  # z, a, cost, ∂C/∂a, Err, gradients and both layers' new W and b

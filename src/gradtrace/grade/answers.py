@@ -14,15 +14,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
-from gradtrace.errors import SpecError, closest, shorten
+from gradtrace.errors import SpecError, closest, shorten, unknown_name
 from gradtrace.spec import FORMATS, Spec, load_spec, parse_spec, parse_text
 
 # Conventions an answers file may set for the learner, overriding the spec's (README "Check your
 # hand work"); each is a spec field, validated by the spec itself.
 CONVENTIONS = ("batch_reduction", "weights_layout", "delta_convention", "round")
 TOP_LEVEL = ("spec", "answers", *CONVENTIONS)
+LAYOUTS: tuple[str, ...] = get_args(Spec.model_fields["weights_layout"].annotation)
 MAX_STEPS = 100  # the trace's own cap on steps
 
 _STEP = re.compile(r"^step(\d+)$")
@@ -67,9 +68,23 @@ class AnswerSheet:
         else:
             beside = (self.folder / self.spec) if self.folder is not None else None
             spec = load_spec(beside if beside is not None and beside.is_file() else self.spec)
-        if not self.conventions:
-            return spec
-        return spec.with_options({name: (name, value) for name, value in self.conventions.items()})
+        return with_conventions(spec, self.conventions)[0]
+
+
+def with_conventions(spec: Spec, conventions: Mapping[str, Any]) -> tuple[Spec, str]:
+    """The spec with the learner's conventions merged in, and the layout the answers are written in.
+
+    ``weights_layout`` here names how the *learner* writes matrices (the answers, as the trace
+    prints them in that layout); the spec's own weights stay read in the layout the spec declares,
+    so a square W is never silently turned round. The other conventions change what is computed
+    (batch_reduction, delta_convention, round) and are merged into the spec, validated there.
+    """
+    layout = conventions.get("weights_layout", spec.weights_layout)
+    others = {name: (name, value) for name, value in conventions.items() if name != "weights_layout"}
+    if layout not in LAYOUTS:
+        raise SpecError("weights_layout: " + unknown_name("layout", str(layout), LAYOUTS),
+                        field="weights_layout")
+    return (spec.with_options(others) if others else spec), str(layout)
 
 
 def _floats(value: Any) -> Any:

@@ -20,7 +20,13 @@ import numpy as np
 
 from gradtrace.errors import SpecError
 from gradtrace.grade import engine
-from gradtrace.grade.answers import Answer, AnswerSheet, as_decimal, parse_answers
+from gradtrace.grade.answers import (
+    Answer,
+    AnswerSheet,
+    as_decimal,
+    parse_answers,
+    with_conventions,
+)
 from gradtrace.grade.engine import Array, Network, Values
 from gradtrace.grade.formula import first_difference, formula
 from gradtrace.grade.given import (
@@ -49,9 +55,8 @@ def grade(spec: Spec | str, answers: AnswerSheet | Mapping[str, Any] | Sequence[
         raise SpecError(f"tolerance {tolerance} must be a finite number ≥ 0", field="--tolerance")
     sheet = _sheet(answers)
     spec = load_spec(spec) if isinstance(spec, str) else spec
-    if sheet.conventions:
-        spec = spec.with_options({name: (name, value) for name, value in sheet.conventions.items()})
-    rows = spec.weights_layout == "in_out"  # the learner writes the row view z = a W + b
+    spec, layout = with_conventions(spec, sheet.conventions)
+    rows = layout == "in_out"  # the learner writes the row view z = a W + b
     if rows:
         sheet = replace(sheet, answers=tuple(column_view(answer) for answer in sheet.answers))
     settings = Settings(forgive_last_digit, tolerance, rows=rows)
@@ -65,7 +70,7 @@ def grade(spec: Spec | str, answers: AnswerSheet | Mapping[str, Any] | Sequence[
         entries += _grade_step(step, net, grouped.get(step.index + 1, {}), (yours, yours_taint),
                                settings, given_numbers(trace.steps[0]))
     report_settings = {"forgive_last_digit": forgive_last_digit, "tolerance": tolerance,
-                       "steps": sheet.steps, "weights_layout": spec.weights_layout}
+                       "steps": sheet.steps, "weights_layout": layout}
     if rows:
         entries = [row_view(entry) for entry in entries]
     return GradeReport(spec.name, tuple(entries), report_settings)

@@ -27,7 +27,10 @@ PLAYGROUND: dict[str, Any] = {
 
 
 def explicit_spec(spec: Spec, mlp: MLP | None = None) -> dict[str, Any]:
-    """The spec as a JSON-ready mapping with ``layers`` holding ``mlp``'s (or the spec's) weights."""
+    """The spec as a JSON-ready mapping with ``layers`` holding ``mlp``'s (or the spec's) weights.
+
+    The page holds and edits weights as (n_out, n_in), so the mapping is always in that layout.
+    """
     mlp = mlp or spec.build_mlp()
     data = spec.model_dump(exclude_none=True, exclude={"sizes", "activations", "init", "seed"})
     layers = []
@@ -43,6 +46,9 @@ def explicit_spec(spec: Spec, mlp: MLP | None = None) -> dict[str, Any]:
             item["trainable"] = False
         layers.append(item)
     data["layers"] = layers
+    # the weights above are (n_out, n_in) whatever layout the spec was written in: say so, or an
+    # X·W spec's matrices would be read turned round (refused, or silently another network)
+    data["weights_layout"] = "out_in"
     return data
 
 

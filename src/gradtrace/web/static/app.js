@@ -5,7 +5,7 @@ import { ApiError, api, embedded } from "./api.js";
 import { highlightOf, drawDiagram } from "./diagram.js";
 import {
   addLayer, clone, normalised, parseNumber, reinitialised, remapInputs, removeLayer, resizeLayer, setBias, setData,
-  setField, setLayerActivation, setOptimizerField, setWeight,
+  setField, setLayerActivation, setOptimizerField, setWeight, sizesOf,
 } from "./editor.js";
 import { equationHTML, setNotation, symbolText, words } from "./mathml.js";
 import { fillSelect, renderInspector, renderLayers } from "./panels.js";
@@ -271,7 +271,14 @@ async function recompute(spec, { resetPosition = false, keepError = false, refre
   await state.practice.refresh();
   // the heat maps and the boundary follow an edit (not while playing: each frame draws them)
   if (refresh && state.trainer && !state.trainer.playing) {
-    await state.trainer.preview().catch((error) => showError(error.message));
+    const inputs = sizesOf(state.spec)[0];
+    if (inputs === state.features.length) {
+      await state.trainer.preview().catch((error) => showError(error.message));
+    } else { // e.g. a 3-input textbook example: its trace is fine, the 2-D datasets can't feed it
+      state.trainer.unfit(`Training here needs the input layer as wide as the input features ` +
+        `(${state.features.join(", ")}): this network takes ${inputs}. Change the features or the ` +
+        `first layer to train it.`);
+    }
   }
   return true;
 }

@@ -277,6 +277,8 @@ export function createTrainer(ui, hooks) {
     get playing() { return running; },
     clear,
     preview,
+    // A network the panel's data can't feed: no preview, the reason where the status goes.
+    unfit(reason) { clear(); points = null; last = null; ui.status.textContent = reason; },
     history: () => history,
   };
 }
