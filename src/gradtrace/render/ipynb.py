@@ -11,6 +11,7 @@ quantity's key (z1, delta2, grad_W1, W1_new, cost), so a student can change a nu
 from __future__ import annotations
 
 import base64
+from html import escape as escape_attribute
 
 import nbformat
 from nbformat import NotebookNode
@@ -185,11 +186,15 @@ def render(trace: Trace, options: RenderOptions) -> str:
 
 
 def _diagram_cell(trace: Trace) -> NotebookNode:
-    png = diagram.render_bytes(trace, "png", "values", 0, 4)
-    cell = nbformat.v4.new_markdown_cell(
-        f"![{NETWORK_CAPTION}](attachment:network.png)")
-    cell["attachments"] = {"network.png": {"image/png": base64.b64encode(png).decode("ascii")}}
-    return cell
+    """The network drawn as SVG in an ``<img>`` data URL.
+
+    JupyterLab shows an SVG this way, but neither as a Markdown attachment nor as inline ``<svg>``
+    (jupyterlab#10464); the SVG writer needs no matplotlib, which costs seconds to draw a PNG.
+    """
+    svg = diagram.inline_svg(trace, "values", 0, 4)
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return nbformat.v4.new_markdown_cell(
+        f'<img src="data:image/svg+xml;base64,{data}" alt="{escape_attribute(NETWORK_CAPTION)}">')
 
 
 def _later_steps(trace: Trace, options: RenderOptions) -> str:
