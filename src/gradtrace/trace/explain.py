@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gradtrace.trace import formulas as f
+from gradtrace.trace.bulk import collector_paused
 from gradtrace.trace.expr import (
     Expr,
     Num,
@@ -38,6 +39,11 @@ if TYPE_CHECKING:  # reads a Step; model.py imports this module, so only for typ
 
 def explain_step(step: Step) -> tuple[Quantity, ...]:
     """Every quantity of the step in the order a learner meets them."""
+    with collector_paused():
+        return _explain(step)
+
+
+def _explain(step: Step) -> tuple[Quantity, ...]:
     L = len(step.network.layers)
     quantities = [_input(step)]
     for l in range(1, L + 1):
