@@ -47,6 +47,13 @@ def test_notebook_recomputes_every_quantity(example: str, tmp_path: Path,
         assert "0.878743" in printed and "train_step agrees" in printed
 
 
+@pytest.mark.parametrize("example", ["seed", "mattmazur", "postnetwork", "xor"])
+def test_notebook_is_valid_nbformat(example: str) -> None:
+    """render() writes without validating (loading the schema costs a third of a second)."""
+    nbformat.validate(nbformat.reads(render(trace_spec(load_spec(example)), RenderOptions()),
+                                     as_version=4))
+
+
 def test_notebook_has_derivation_and_diagram() -> None:
     notebook = nbformat.reads(render(trace_spec(load_spec("seed")), RenderOptions()), as_version=4)
     markdown = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")

@@ -181,8 +181,9 @@ def render(trace: Trace, options: RenderOptions) -> str:
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
         "language_info": {"name": "python"},
     })
-    nbformat.validate(notebook)
-    return nbformat.writes(notebook) + "\n"
+    # Not validated here: nbformat.writes would load and compile the JSON Schema for that
+    # (~0.35 s); tests/test_render_ipynb.py validates what this writes.
+    return nbformat.v4.writes(notebook) + "\n"
 
 
 def _diagram_cell(trace: Trace) -> NotebookNode:
