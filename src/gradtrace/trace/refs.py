@@ -57,6 +57,9 @@ class ValueTable:
         self._refs: dict[tuple[str, int | None, Value], int] = {}
         # (kind, layer) -> the table's matrices of that name, as nested tuples (fast to index)
         self._by_name: dict[tuple[str, int | None], list[tuple[int, Matrix]]] = {}
+        # The explainer shares one Sym among the equations that show the same entry (a_{l-1}[i]
+        # is in every unit's sum): encoded once, by identity. The quantities outlive the table.
+        self._written: dict[int, dict[str, Any]] = {}
 
     def _whole_ref(self, node: Sym) -> int:
         """The table entry of a whole matrix or scalar (η, μ, the cost), added on first sight."""
@@ -85,6 +88,12 @@ class ValueTable:
         return None
 
     def sym(self, node: Sym) -> dict[str, Any]:
+        written = self._written.get(id(node))
+        if written is None:
+            written = self._written[id(node)] = self._encode(node)
+        return written
+
+    def _encode(self, node: Sym) -> dict[str, Any]:
         index = node.index
         if index is None:
             return {"ref": self._whole_ref(node)}
