@@ -232,24 +232,26 @@ def _width(markup: str) -> int:
 def _pieces(expr: Expr, ms: MathStyle, width: int) -> list[str]:
     """The part as one piece, or a long sum broken before a top-level ``+`` into pieces of about
     ``width`` characters (each later piece starts with its ``+``), as render.math.break_latex."""
-    whole = expression_ml(expr, ms)
-    if not (isinstance(expr, Op) and expr.op == "add" and len(expr.args) > 1) \
-            or _width(whole) <= width:
-        return [whole]
+    if not (isinstance(expr, Op) and expr.op == "add" and len(expr.args) > 1):
+        return [expression_ml(expr, ms)]
+    # the terms as _operator writes a sum, each rendered and measured once
+    terms = [_wrap(_render(term, ms), PRECEDENCE["add"]) if k == 0
+             else _wrap(_render(term, ms), PRECEDENCE["neg"], strict=True)
+             for k, term in enumerate(expr.args)]
+    widths = [_width(term) for term in terms]
+    if sum(widths) + len(terms) - 1 <= width:  # each + is one character
+        return [_mrow(_mo("+").join(terms))]
     pieces: list[str] = []
     current: list[str] = []
     current_width = 0
-    for k, term in enumerate(expr.args):
-        part = _render(term, ms)
-        markup = _wrap(part, PRECEDENCE["add"]) if k == 0 else _wrap(part, PRECEDENCE["neg"],
-                                                                      strict=True)
+    for markup, term_width in zip(terms, widths, strict=True):
         if current and current_width >= width:
             pieces.append(_mrow(*current))
             current, current_width = [_mo("+")], 0
         elif current:
             current.append(_mo("+"))
         current.append(markup)
-        current_width += _width(markup) + 3
+        current_width += term_width + 3
     pieces.append(_mrow(*current))
     return pieces
 
