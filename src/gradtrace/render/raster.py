@@ -14,17 +14,8 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from gradtrace.render.scene import (
-    AXES,
-    DPI,
-    EDGE_ALPHA,
-    INK,
-    LEGEND,
-    LEGEND_TITLE,
-    NEURON_RADIUS,
-    Label,
-    Scene,
-)
+from gradtrace.render import scene as style
+from gradtrace.render.scene import Label, Scene
 
 LABEL_BOX = {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.9}
 # Fixed salt and no dates: the same trace always gives the same bytes (diffable, testable).
@@ -38,8 +29,8 @@ METADATA: dict[str, dict[str, str | None]] = {
 
 def paint(scene: Scene) -> Figure:
     """The scene as a matplotlib Figure (no pyplot state involved)."""
-    fig = Figure(figsize=(scene.width, scene.height), dpi=DPI)
-    ax = fig.add_axes(AXES)
+    fig = Figure(figsize=(scene.width, scene.height), dpi=style.DPI)
+    ax = fig.add_axes(style.AXES)
     ax.set_axis_off()
     ax.set_xlim(*scene.xlim)
     ax.set_ylim(*scene.ylim)
@@ -47,17 +38,17 @@ def paint(scene: Scene) -> Figure:
     ax.add_collection(LineCollection(
         [((e.x0, e.y0), (e.x1, e.y1)) for e in scene.lines],
         colors=[e.colour for e in scene.lines], linewidths=[e.width for e in scene.lines],
-        alpha=EDGE_ALPHA, capstyle="round", zorder=1), autolim=False)
+        alpha=style.EDGE_ALPHA, capstyle="round", zorder=1), autolim=False)
     if scene.discs:
         ax.scatter([d.x for d in scene.discs], [d.y for d in scene.discs],
-                   s=(2 * NEURON_RADIUS) ** 2, c=[d.fill for d in scene.discs], edgecolors=INK,
+                   s=(2 * style.NEURON_RADIUS) ** 2, c=[d.fill for d in scene.discs], edgecolors=style.INK,
                    linewidths=1.2, zorder=4)
     for label in scene.labels:
         _text(ax, label)
     fig.suptitle(scene.title, fontsize=10, y=0.97)
-    handles = [Line2D([], [], color=colour, lw=2, label=name) for colour, name in LEGEND]
+    handles = [Line2D([], [], color=colour, lw=2, label=name) for colour, name in style.LEGEND]
     fig.legend(handles=handles, loc="lower left", fontsize=7, frameon=False, ncols=2,
-               title=LEGEND_TITLE, title_fontsize=7)
+               title=style.LEGEND_TITLE, title_fontsize=7)
     return fig
 
 
@@ -83,5 +74,5 @@ def encode(scene: Scene, fmt_name: str) -> bytes:
     with rc_context(RC):
         fig = paint(scene)
         buffer = io.BytesIO()
-        fig.savefig(buffer, format=fmt_name, dpi=DPI, metadata=METADATA[fmt_name])
+        fig.savefig(buffer, format=fmt_name, dpi=style.DPI, metadata=METADATA[fmt_name])
     return buffer.getvalue()
