@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import nbformat
@@ -44,10 +47,24 @@ def test_notebook_recomputes_every_quantity(example: str, tmp_path: Path,
         assert "0.878743" in printed and "train_step agrees" in printed
 
 
+@pytest.mark.parametrize("example", ["seed", "mattmazur", "postnetwork", "xor"])
+def test_notebook_is_what_nbformat_writes_and_valid(example: str) -> None:
+    """render() writes the JSON itself (importing nbformat costs half a second): the same bytes
+    nbformat writes for the same notebook, and a notebook nbformat's schema accepts."""
+    written = render(trace_spec(load_spec(example)), RenderOptions(view="both"))
+    notebook = nbformat.reads(written, as_version=4)
+    nbformat.validate(notebook)
+    assert written == nbformat.v4.writes(notebook) + "\n"
+
+
 def test_notebook_has_derivation_and_diagram() -> None:
     notebook = nbformat.reads(render(trace_spec(load_spec("seed")), RenderOptions()), as_version=4)
     markdown = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
     assert "## Backpropagation" in markdown and "W'^{(2)} &= W^{(2)} - \\eta" in markdown
-    attachments = [c for c in notebook.cells if "attachments" in c]
-    assert attachments and "image/png" in attachments[0]["attachments"]["network.png"]
+    # the network as SVG in an <img> data URL (JupyterLab shows neither SVG attachments nor <svg>)
+    found = re.findall(r'<img src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)" alt="[^"]+">', markdown)
+    assert len(found) == 1
+    svg = ET.fromstring(base64.b64decode(found[0]))
+    texts = {"".join(node.itertext()) for node in svg.iter("{http://www.w3.org/2000/svg}text")}
+    assert {"0.35", "0.7", "0.5523", "0.5781", "0.6651", "y = 0.5"} <= texts  # a0..a2 to 4 digits
     assert [c.id for c in notebook.cells][:2] == ["gradtrace-0", "gradtrace-1"]  # stable ids

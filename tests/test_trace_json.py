@@ -106,6 +106,16 @@ def test_from_dict_names_both_schemas() -> None:
         to_dict(_trace("seed", {"name": "sgd"}, 1), version=3)
 
 
+def test_both_versions_are_compact_unless_indent_is_asked() -> None:
+    """Indenting is pure Python in the json module (1.8 s for /1 at the cap); compact is C."""
+    trace = _trace("seed", {"name": "sgd"}, 1)
+    for version in (1, 2):
+        written = dumps(trace, version=version)
+        assert "\n" not in written and '":' in written and '": ' not in written
+        assert json.loads(written) == to_dict(trace, version=version)
+    assert dumps(trace, version=1, indent=2).startswith('{\n  "schema": "gradtrace.trace/1"')
+
+
 def test_version_2_is_small_at_the_trace_cap() -> None:
     # 40-40-40-40-1 (4,961 parameters), one sample: /1 repeats operands in every equation (19 MB)
     spec = Spec.model_validate({
@@ -141,3 +151,25 @@ def _runtime_imports(path: Path) -> set[str]:
 def test_the_explainer_does_not_import_the_model_back(name: str) -> None:
     assert "gradtrace.trace.model" not in _runtime_imports(TRACE / name)
     assert "gradtrace.trace.explain" in _runtime_imports(TRACE / "model.py")
+
+
+def test_the_cycle_collector_is_left_as_found() -> None:
+    """explain and dumps pause the collector (a third of their time at the cap), then restore it."""
+    import gc
+
+    from gradtrace.trace.bulk import collector_paused
+
+    assert gc.isenabled()
+    dumps(_trace("seed", {"name": "sgd"}, 1), version=2)
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), collector_paused():
+        assert not gc.isenabled()
+        raise RuntimeError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -108,8 +109,8 @@ def check_spec(spec: Spec, step_size: float,
     with np.errstate(all="ignore"):  # a non-finite gradient is reported below, by name
         comparisons = check_gradients(mlp, X, Y, step_size, progress)
     for c in comparisons:
-        if not (np.isfinite(c.analytic) and np.isfinite(c.numerical)):
-            which = "analytic" if not np.isfinite(c.analytic) else "numerical"
+        if not (math.isfinite(c.analytic) and math.isfinite(c.numerical)):
+            which = "analytic" if not math.isfinite(c.analytic) else "numerical"
             index = ",".join(str(i + 1) for i in c.index)
             raise NumericalError(
                 f"{spec.source}: the {which} gradient of {c.parameter}[{index}] is "

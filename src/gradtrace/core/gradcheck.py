@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import product
 
 import numpy as np
 from numpy.typing import NDArray
@@ -164,11 +165,11 @@ def check_gradients(
         for name, analytic in (("W", grads.grad_W[l]), ("b", grads.grad_b[l])):
             assert analytic is not None
             numerical = vectorised_gradient(work, fwd, Y, l, name, step, progress)
-            for index in np.ndindex(analytic.shape):
-                comparisons.append(
-                    GradientComparison(
-                        f"{name}{l}", tuple(int(i) for i in index),
-                        float(analytic[index]), float(numerical[index]),
-                    )
-                )
+            # Python floats in one go: 5,000 entries indexed one by one cost a tenth of a second
+            comparisons += [
+                GradientComparison(f"{name}{l}", index, exact, estimate)
+                for index, exact, estimate in zip(
+                    product(*map(range, analytic.shape)), analytic.ravel().tolist(),
+                    numerical.ravel().tolist(), strict=True)
+            ]
     return comparisons

@@ -1,4 +1,4 @@
-"""The network drawn with its numbers on it (matplotlib, no display needed).
+"""The network drawn with its numbers on it: WHAT is drawn, for two back ends.
 
 Columns are layers 0..L; each neuron shows a (or δ), each edge W_jk (or ∂C/∂W_jk, or old → new),
 each neuron's bias is written under it. Edge colour gives the sign, width the magnitude.
@@ -6,50 +6,51 @@ each neuron's bias is written under it. Edge colour gives the sign, width the ma
 the target y, and "?" in each neuron the learner computes (its value is NaN, which ``fmt`` writes
 as "?": a finished trace never holds NaN, so nothing computed can be hidden by it).
 Layers wider than ``MAX_SHOWN`` units show their first and last ``EDGE_UNITS`` units around a ⋮.
+
+``scene()`` decides every line, disc and label (render/scene.py's primitives, in data units:
+x = layer, y = slot); ``render/svg.py`` writes it as SVG text (HTML and notebooks, no matplotlib)
+and ``render/raster.py`` paints it with matplotlib (``gradtrace draw``'s PNG, PDF and SVG files).
 """
 
 from __future__ import annotations
 
-import io
 import os
-import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from matplotlib import rc_context
-from matplotlib.axes import Axes
-from matplotlib.collections import LineCollection
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 
 from gradtrace.errors import GradtraceError
 from gradtrace.io import atomic_write_bytes
 from gradtrace.render.math import number
+from gradtrace.render.scene import (
+    DPI,
+    HIDDEN_FILL,
+    INK,
+    INPUT_FILL,
+    MUTED,
+    NEGATIVE,
+    OUTPUT_FILL,
+    POSITIVE,
+    ZERO,
+    Disc,
+    Label,
+    Line,
+    Scene,
+)
 from gradtrace.trace.model import Array, Step, Trace
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 Show = Literal["values", "gradients", "updates", "givens"]
 SHOWS: tuple[Show, ...] = ("values", "gradients", "updates", "givens")
 UNKNOWN = "?"  # written for a quantity the reader is asked to compute
 FORMATS = ("svg", "png", "pdf")
-DPI = 150
 MAX_SHOWN = 10
 EDGE_UNITS = 4  # shown at each end of an elided layer
 MAX_EDGE_LABELS = 36  # per pair of layers; beyond this only colour and width speak
-POSITIVE, NEGATIVE, ZERO = "#2166ac", "#b2182b", "#9e9e9e"
-LABEL_BOX = {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.9}
-# Fixed salt and no dates: the same trace always gives the same bytes (diffable, testable).
-RC: dict[Any, Any] = {"svg.hashsalt": "gradtrace", "svg.fonttype": "none", "font.family": "DejaVu Sans"}
-METADATA: dict[str, dict[str, str | None]] = {
-    "svg": {"Date": None, "Creator": "gradtrace"},
-    "pdf": {"CreationDate": None, "Creator": "gradtrace", "Producer": "gradtrace"},
-    "png": {"Software": "gradtrace"},
-}
-
-
-Position = Callable[[int, int], float]  # (layer, k-th drawn unit) -> y
 
 
 class DiagramError(GradtraceError):
@@ -161,8 +162,22 @@ def _title(trace: Trace, step: Step, show: Show, precision: int) -> str:
     return f"{name}step {step.index + 1}: {what}{sample}   C = {fmt(step.cost, precision)}"
 
 
-def figure(trace: Trace, show: Show = "values", step: int = 0, precision: int = 3) -> Figure:
-    """The diagram as a matplotlib Figure (no pyplot state involved)."""
+def _description(trace: Trace, show: Show) -> str:
+    """The diagram in words, for a screen reader (the SVG's desc)."""
+    sizes = "-".join(str(n) for n in trace.network.sizes)
+    elided = any(slots(n).elided for n in trace.network.sizes)
+    wide = (f" Layers wider than {MAX_SHOWN} units show their first and last {EDGE_UNITS}."
+            if elided else "")
+    edge = {"values": "its weight", "gradients": "∂C/∂W", "updates": "its weight before → after",
+            "givens": "its weight"}
+    unit = {"gradients": "δ", "givens": f"a given input, or {UNKNOWN} to compute"}.get(show, "a")
+    return (f"A {sizes} network. Each neuron shows {unit}, its bias under it; each edge is "
+            f"labelled with {edge[show]} when few enough, coloured by sign (blue positive, red "
+            f"negative) and as wide as its size.{wide}")
+
+
+def scene(trace: Trace, show: Show = "values", step: int = 0, precision: int = 3) -> Scene:
+    """Every line, disc and label of the diagram of step ``step``, showing ``show``."""
     if show not in SHOWS:
         raise DiagramError(f"unknown --show {show!r}; expected one of: {', '.join(SHOWS)}")
     if not -len(trace.steps) <= step < len(trace.steps):
@@ -171,103 +186,102 @@ def figure(trace: Trace, show: Show = "values", step: int = 0, precision: int = 
     sizes = trace.network.sizes
     layout = [slots(n) for n in sizes]
     tallest = max(s.count for s in layout)
-    fig = Figure(figsize=figure_inches(trace), dpi=DPI)
-    ax = fig.add_axes((0.02, 0.1, 0.96, 0.8))
-    ax.set_axis_off()
-    ax.set_xlim(-0.45, len(sizes) - 0.55)
-    ax.set_ylim(-(tallest + 0.3) / 2, (tallest + 0.3) / 2)
-
-    def y_of(l: int, k: int) -> float:
-        return (layout[l].count - 1) / 2 - layout[l].position(k)
-
+    half = (tallest + 0.3) / 2
+    ylim = (-half, half)
     scale = max((float(np.max(np.abs(_edge_values(current, l, show)[0])))
                  for l in range(1, len(sizes))), default=1.0) or 1.0
+    lines: list[Line] = []
+    labels: list[Label] = []
     for l in range(1, len(sizes)):
-        _draw_edges(ax, current, l, layout, y_of, show, precision, scale)
+        _edges(current, l, layout, show, precision, scale, lines, labels)
     plain = any(layer_slots.elided for layer_slots in layout)  # a big network: no mathtext
-    for l, layer_slots in enumerate(layout):
-        _draw_neurons(ax, current, l, layer_slots, y_of, show, precision, plain)
-    fig.suptitle(_title(trace, current, show, precision), fontsize=10, y=0.97)
-    handles = [Line2D([], [], color=POSITIVE, lw=2, label="positive"),
-               Line2D([], [], color=NEGATIVE, lw=2, label="negative")]
-    fig.legend(handles=handles, loc="lower left", fontsize=7, frameon=False, ncols=2,
-               title="edge colour = sign, width = size", title_fontsize=7)
-    return fig
+    discs: list[Disc] = []
+    for l in range(len(layout)):
+        _neurons(current, l, layout, show, precision, plain, ylim[0], discs, labels)
+    width, height = figure_inches(trace)
+    return Scene(width, height, (-0.45, len(sizes) - 0.55), ylim,
+                 _title(trace, current, show, precision), _description(trace, show),
+                 tuple(lines), tuple(discs), tuple(labels))
 
 
-def _draw_edges(ax: Axes, step: Step, l: int, layout: list[Slots], y_of: Position, show: Show,
-                precision: int, scale: float) -> None:
+def _y(layout: list[Slots], l: int, k: int) -> float:
+    """The height of the k-th drawn unit of layer l (layers are centred on y = 0)."""
+    return (layout[l].count - 1) / 2 - layout[l].position(k)
+
+
+def _colour(value: float) -> str:
+    return POSITIVE if value > 0 else NEGATIVE if value < 0 else ZERO
+
+
+def _edges(step: Step, l: int, layout: list[Slots], show: Show, precision: int, scale: float,
+           lines: list[Line], labels: list[Label]) -> None:
     values, _ = _edge_values(step, l, show)
     sources, targets = layout[l - 1].units, layout[l].units
     labelled = len(sources) * len(targets) <= MAX_EDGE_LABELS
-    # Unlabelled (big) layers draw their edges as one collection: one artist, not one per edge
-    segments: list[tuple[tuple[float, float], tuple[float, float]]] = []
-    colours: list[str] = []
-    widths: list[float] = []
     for jk, j in enumerate(targets):
         t = 0.25 + 0.5 * (jk / max(len(targets) - 1, 1))  # labels of one target share a t
         for ik, i in enumerate(sources):
             value = float(values[j, i])
-            x0, y0, x1, y1 = l - 1, y_of(l - 1, ik), l, y_of(l, jk)
-            colour = POSITIVE if value > 0 else NEGATIVE if value < 0 else ZERO
-            width = 0.6 + 3.4 * abs(value) / scale
-            if not labelled:
-                segments.append(((x0, y0), (x1, y1)))
-                colours.append(colour)
-                widths.append(width)
-                continue
-            ax.plot([x0, x1], [y0, y1], color=colour, lw=width, alpha=0.75,
-                    solid_capstyle="round", zorder=1)
-            angle = float(np.degrees(np.arctan2(y1 - y0, x1 - x0)))
-            ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0),
-                    _edge_label(step, l, j, i, show, precision), fontsize=7, ha="center",
-                    va="center", rotation=angle, rotation_mode="anchor",
-                    transform_rotates_text=True, color=colour, zorder=3, bbox=LABEL_BOX)
-    if segments:
-        ax.add_collection(LineCollection(segments, colors=colours, linewidths=widths, alpha=0.75,
-                                         capstyle="round", zorder=1), autolim=False)
+            x0, y0, x1, y1 = l - 1, _y(layout, l - 1, ik), l, _y(layout, l, jk)
+            colour = _colour(value)
+            lines.append(Line(x0, y0, x1, y1, colour, 0.6 + 3.4 * abs(value) / scale))
+            if labelled:
+                labels.append(Label(x0 + t * (x1 - x0), y0 + t * (y1 - y0),
+                                    _edge_label(step, l, j, i, show, precision), 7,
+                                    colour=colour, halo=True, along=(x1, y1)))
 
 
-def _draw_neurons(ax: Axes, step: Step, l: int, layer_slots: Slots, y_of: Position,
-                  show: Show, precision: int, plain: bool = False) -> None:
+def _neurons(step: Step, l: int, layout: list[Slots], show: Show, precision: int, plain: bool,
+             bottom: float, discs: list[Disc], labels: list[Label]) -> None:
     last = len(step.network.layers)
-    fill = "#eef3f8" if l == 0 else "#fdf1e6" if l == last else "#f4f4f4"
+    fill = INPUT_FILL if l == 0 else OUTPUT_FILL if l == last else HIDDEN_FILL
+    layer_slots = layout[l]
     for k, j in enumerate(layer_slots.units):
-        x, y = l, y_of(l, k)
-        name, value = _neuron_value(step, l, j, show, plain=plain)
-        ax.scatter([x], [y], s=1500, c=fill, edgecolors="#333333", linewidths=1.2, zorder=4)
-        ax.text(x, y, fmt(value, precision), ha="center", va="center", fontsize=8, zorder=5)
-        ax.annotate(name, (x, y), xytext=(0, 24), textcoords="offset points", ha="center",
-                    va="bottom", fontsize=9, zorder=5)
+        x, y = l, _y(layout, l, k)
+        name, value = _neuron_value(step, l, j, show, plain=True)
+        math = None if plain else _neuron_value(step, l, j, show)[0]
+        discs.append(Disc(x, y, fill))
+        labels.append(Label(x, y, fmt(value, precision), 8))
+        labels.append(Label(x, y, name, 9, va="bottom", dy=24, math=math))
         if l > 0:
-            ax.annotate(_bias_label(step, l, j, show, precision), (x, y), xytext=(0, -24),
-                        textcoords="offset points", ha="center", va="top", fontsize=7,
-                        color="#555555", zorder=5, bbox=LABEL_BOX)
+            labels.append(Label(x, y, _bias_label(step, l, j, show, precision), 7, va="top",
+                                dy=-24, colour=MUTED, halo=True))
         if l == last:
-            ax.annotate(f"y = {fmt(step.target[j, 0], precision)}", (x, y), xytext=(30, 0),
-                        textcoords="offset points", ha="left", va="center", fontsize=8, zorder=5)
+            labels.append(Label(x, y, f"y = {fmt(step.target[j, 0], precision)}", 8, ha="left",
+                                dx=30))
     if layer_slots.elided:
-        ax.text(l, y_of(l, EDGE_UNITS - 1) - 1, "⋮", ha="center", va="center", fontsize=16)
+        labels.append(Label(l, _y(layout, l, EDGE_UNITS - 1) - 1, "⋮", 16))
         n = step.network.sizes[l]
-        ax.annotate(f"units 1–{EDGE_UNITS}, {n - EDGE_UNITS + 1}–{n} of {n}",
-                    (l, y_of(l, len(layer_slots.units) - 1)), xytext=(0, -40),
-                    textcoords="offset points", ha="center", va="top", fontsize=7)
+        labels.append(Label(l, _y(layout, l, len(layer_slots.units) - 1),
+                            f"units 1–{EDGE_UNITS}, {n - EDGE_UNITS + 1}–{n} of {n}", 7,
+                            va="top", dy=-40))
     caption = "input" if l == 0 else f"layer {l}: {step.network.layers[l - 1].activation}"
-    ax.annotate(caption, (l, ax.get_ylim()[0]), xytext=(0, 2), textcoords="offset points",
-                ha="center", va="bottom", fontsize=8, color="#333333")
+    labels.append(Label(l, bottom, caption, 8, va="bottom", dy=2, colour=INK))
+
+
+def inline_svg(trace: Trace, show: Show = "values", step: int = 0, precision: int = 3) -> str:
+    """The diagram as an ``<svg>`` element ready to paste into HTML (no matplotlib involved)."""
+    from gradtrace.render.svg import svg_element
+
+    return svg_element(scene(trace, show, step, precision))
+
+
+def figure(trace: Trace, show: Show = "values", step: int = 0, precision: int = 3) -> Figure:
+    """The diagram as a matplotlib Figure (no pyplot state involved)."""
+    from gradtrace.render.raster import paint  # matplotlib: loaded only for image files
+
+    return paint(scene(trace, show, step, precision))
 
 
 def render_bytes(trace: Trace, fmt_name: str, show: Show = "values", step: int = 0,
                  precision: int = 3) -> bytes:
-    """The diagram encoded as ``fmt_name`` (svg, png or pdf)."""
+    """The diagram encoded as ``fmt_name`` (svg, png or pdf) by matplotlib."""
     if fmt_name not in FORMATS:
         raise DiagramError(f"cannot draw a {fmt_name!r} file; expected one of: "
                            f"{', '.join('.' + f for f in FORMATS)}")
-    with rc_context(RC):
-        fig = figure(trace, show, step, precision)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format=fmt_name, dpi=DPI, metadata=METADATA[fmt_name])
-    return buffer.getvalue()
+    from gradtrace.render.raster import encode
+
+    return encode(scene(trace, show, step, precision), fmt_name)
 
 
 def format_of(path: str | os.PathLike[str]) -> str:
@@ -293,10 +307,3 @@ def draw(trace: Trace, path_or_format: str | os.PathLike[str] = "svg",
     if not is_format:
         atomic_write_bytes(path_or_format, data)
     return data.decode("utf-8") if fmt_name == "svg" else data
-
-
-def inline_svg(trace: Trace, show: Show = "values", step: int = 0, precision: int = 3) -> str:
-    """The SVG ready to paste into HTML: no XML declaration, DOCTYPE or metadata block."""
-    svg = render_bytes(trace, "svg", show, step, precision).decode("utf-8")
-    svg = svg[svg.index("<svg"):]
-    return re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.DOTALL)

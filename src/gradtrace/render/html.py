@@ -53,6 +53,10 @@ mtd[columnalign="left"] { text-align: left; }
 figure.diagram { margin: 1rem 0; text-align: center; }
 figure.diagram svg { max-width: 100%; height: auto; }
 figcaption { color: #555; font-size: .9rem; }
+@media screen and (max-width: 40rem) {  /* a phone: scroll a legible diagram, don't shrink it */
+  figure.diagram { overflow-x: auto; }
+  figure.diagram svg { max-width: none; width: 36rem; }
+}
 pre.latex { white-space: pre-wrap; font-size: .85rem; }
 @media print {
   main { max-width: none; padding: 0; }

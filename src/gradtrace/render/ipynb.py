@@ -1,5 +1,3 @@
-# mypy: disable-error-code="no-untyped-call, no-any-return"
-# (nbformat ships no type hints: its calls are untyped and return Any)
 """A Jupyter notebook (nbformat 4): the derivation in Markdown cells, each quantity recomputed in code.
 
 The code cells rebuild the network from the trace (weights before the step, activations, loss,
@@ -11,9 +9,9 @@ quantity's key (z1, delta2, grad_W1, W1_new, cost), so a student can change a nu
 from __future__ import annotations
 
 import base64
-
-import nbformat
-from nbformat import NotebookNode
+import json
+from html import escape as escape_attribute
+from typing import Any
 
 from gradtrace.render import diagram
 from gradtrace.render.markdown import describe, drift_section, escape, quantity_lines
@@ -27,6 +25,9 @@ from gradtrace.render.wording import (
     title,
 )
 from gradtrace.trace.model import Array, Quantity, Step, Trace
+
+Cell = dict[str, Any]
+NBFORMAT, NBFORMAT_MINOR = 4, 5  # 4.5: cells carry ids
 
 
 def _array(value: Array) -> str:
@@ -145,51 +146,73 @@ def render(trace: Trace, options: RenderOptions) -> str:
     """The notebook as JSON text (nbformat 4), for the first step of the trace."""
     options = options.for_trace(trace)
     step = trace.steps[0]
-    cells: list[NotebookNode] = [
-        nbformat.v4.new_markdown_cell(
+    cells: list[Cell] = [
+        _markdown_cell(
             f"# {escape(title(trace, options))}\n\n{escape(describe(step))}\n\n"
             "Run the cells in order; change a weight or the input in the next cell and run "
             "them again to see every number change."),
-        nbformat.v4.new_code_cell(_setup_code(step)),
+        _code_cell(_setup_code(step)),
         _diagram_cell(trace),
     ]
     optimizer = _optimizer_code(step)
     for phase, quantities in sections(step):
-        cells.append(nbformat.v4.new_markdown_cell(
+        cells.append(_markdown_cell(
             f"## {PHASE_TITLES[phase]}\n\n{escape(phase_intro(phase, step.network))}"))
         if phase == "update" and optimizer:
-            cells.append(nbformat.v4.new_code_cell(optimizer))
+            cells.append(_code_cell(optimizer))
         for quantity in quantities:
-            cells.append(nbformat.v4.new_markdown_cell(
+            cells.append(_markdown_cell(
                 "\n".join(quantity_lines(quantity, options, "###")).rstrip()))
-            cells.append(nbformat.v4.new_code_cell(_code(quantity, step)))
+            cells.append(_code_cell(_code(quantity, step)))
     if optimizer is None:
-        cells.append(nbformat.v4.new_code_cell(CHECK_CODE))
+        cells.append(_code_cell(CHECK_CODE))
     if len(trace.steps) > 1:
-        cells.append(nbformat.v4.new_markdown_cell(
+        cells.append(_markdown_cell(
             f"The trace has {len(trace.steps)} steps; this notebook works through the first. "
             "The later steps, in full:\n\n" + _later_steps(trace, options)))
     drift = drift_section(trace)
     if drift:  # the code cells compute in float64: the hand-rounded numbers are the text's
-        cells.append(nbformat.v4.new_markdown_cell(
+        cells.append(_markdown_cell(
             "\n".join(drift).rstrip() + "\n\nThe code cells above compute exactly, without "
             "rounding; the equations show the hand-rounded numbers."))
     for number, cell in enumerate(cells):
         cell["id"] = f"gradtrace-{number}"  # stable ids: the same trace gives the same file
-    notebook = nbformat.v4.new_notebook(cells=cells, metadata={
+    notebook = {"cells": cells, "metadata": {
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
         "language_info": {"name": "python"},
-    })
-    nbformat.validate(notebook)
-    return nbformat.writes(notebook) + "\n"
+    }, "nbformat": NBFORMAT, "nbformat_minor": NBFORMAT_MINOR}
+    return _writes(notebook) + "\n"
 
 
-def _diagram_cell(trace: Trace) -> NotebookNode:
-    png = diagram.render_bytes(trace, "png", "values", 0, 4)
-    cell = nbformat.v4.new_markdown_cell(
-        f"![{NETWORK_CAPTION}](attachment:network.png)")
-    cell["attachments"] = {"network.png": {"image/png": base64.b64encode(png).decode("ascii")}}
-    return cell
+# The notebook is written as nbformat.v4.writes writes it (tests check byte for byte, and validate
+# it), without importing nbformat: its import and per-cell schema checks cost half a second.
+
+def _markdown_cell(source: str) -> Cell:
+    return {"cell_type": "markdown", "metadata": {}, "source": source}
+
+
+def _code_cell(source: str) -> Cell:
+    return {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+            "source": source}
+
+
+def _writes(notebook: dict[str, Any]) -> str:
+    """nbformat's JSON: sources as lists of lines, keys sorted, one space of indent."""
+    cells = [{**cell, "source": cell["source"].splitlines(True)} for cell in notebook["cells"]]
+    return json.dumps({**notebook, "cells": cells}, sort_keys=True, indent=1,
+                      separators=(",", ": "), ensure_ascii=False)
+
+
+def _diagram_cell(trace: Trace) -> Cell:
+    """The network drawn as SVG in an ``<img>`` data URL.
+
+    JupyterLab shows an SVG this way, but neither as a Markdown attachment nor as inline ``<svg>``
+    (jupyterlab#10464); the SVG writer needs no matplotlib, which costs seconds to draw a PNG.
+    """
+    svg = diagram.inline_svg(trace, "values", 0, 4)
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return _markdown_cell(
+        f'<img src="data:image/svg+xml;base64,{data}" alt="{escape_attribute(NETWORK_CAPTION)}">')
 
 
 def _later_steps(trace: Trace, options: RenderOptions) -> str:

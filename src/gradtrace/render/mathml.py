@@ -13,9 +13,11 @@ import html
 import re
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import lru_cache
 
 from gradtrace import notation
-from gradtrace.render.math import ATOM, PRECEDENCE, MathStyle, number, shown, shown_index
+from gradtrace.notation import Naming
+from gradtrace.render.math import ATOM, PRECEDENCE, Layout, MathStyle, number, shown, shown_index
 from gradtrace.trace.expr import Expr, Num, Op, Sym, Value
 from gradtrace.trace.model import Equation
 
@@ -26,16 +28,21 @@ SCRIPTED = ("<msup>", "<msubsup>", "<mfrac>")
 _TAG = re.compile(r"<[^>]*>")
 
 
+# Names, operators and layer numbers are a small set met tens of thousands of times at the
+# trace cap: each is escaped once.
+@lru_cache(maxsize=1024)
 def _mi(text: str) -> str:
     return f"<mi>{html.escape(text, quote=False)}</mi>"
 
 
+@lru_cache(maxsize=1024)
 def _mo(text: str) -> str:
     return f"<mo>{html.escape(text, quote=False)}</mo>"
 
 
 def _mn(text: object) -> str:
-    return f"<mn>{html.escape(str(text), quote=False)}</mn>"
+    return f"<mn>{text}</mn>" if isinstance(text, int) else \
+        f"<mn>{html.escape(str(text), quote=False)}</mn>"
 
 
 def _mrow(*parts: str) -> str:
@@ -98,20 +105,25 @@ def _layered(name: str, layer: int | None, index: tuple[int, ...] | None) -> str
 
 def symbol_ml(node: Sym, ms: MathStyle) -> str:
     """z^(1), W^(1)_12, ∂C/∂W^(1) as a fraction, v_{W^(1)} for optimiser state."""
-    node = replace(node, index=None if node.index is None else shown_index(node.index, ms.layout))
-    if ms.naming == "net-out" and node.kind in notation.NET_OUT:
-        return _layered(notation.NET_OUT[node.kind], node.layer, node.index)
-    name = notation.SYMBOLS[node.kind].text.replace("{l}", "").replace("'", PRIME)
+    return _symbol(node.kind, node.layer, node.index, ms.naming, ms.layout)
+
+
+@lru_cache(maxsize=65536)  # a name does not depend on the value: W^(1)_{3,7} is met many times
+def _symbol(kind: str, layer: int | None, index: tuple[int, ...] | None, naming: Naming,
+            layout: Layout) -> str:
+    index = None if index is None else shown_index(index, layout)
+    if naming == "net-out" and kind in notation.NET_OUT:
+        return _layered(notation.NET_OUT[kind], layer, index)
+    name = notation.SYMBOLS[kind].text.replace("{l}", "").replace("'", PRIME)
     if name.startswith("∂C/∂"):
-        target = _layered(name[4:], node.layer, node.index)
+        target = _layered(name[4:], layer, index)
         return f"<mfrac>{_mrow(_mo('∂'), _mi('C'))}{_mrow(_mo('∂'), target)}</mfrac>"
     if "_" in name:  # optimiser state of a parameter: v_W -> v with subscript W^(l)
         state, parameter = name.split("_", 1)
-        inner = _layered(parameter, node.layer, None)
+        inner = _layered(parameter, layer, None)
         sub = f"<msub>{_mi(state)}{inner}</msub>"
-        return _mrow(sub, _mo("["), _mn(",".join(map(str, node.index))), _mo("]")) \
-            if node.index else sub
-    return _layered(name, node.layer, node.index)
+        return _mrow(sub, _mo("["), _mn(",".join(map(str, index))), _mo("]")) if index else sub
+    return _layered(name, layer, index)
 
 
 # ---- expressions ---------------------------------------------------------------------------------
@@ -220,24 +232,26 @@ def _width(markup: str) -> int:
 def _pieces(expr: Expr, ms: MathStyle, width: int) -> list[str]:
     """The part as one piece, or a long sum broken before a top-level ``+`` into pieces of about
     ``width`` characters (each later piece starts with its ``+``), as render.math.break_latex."""
-    whole = expression_ml(expr, ms)
-    if not (isinstance(expr, Op) and expr.op == "add" and len(expr.args) > 1) \
-            or _width(whole) <= width:
-        return [whole]
+    if not (isinstance(expr, Op) and expr.op == "add" and len(expr.args) > 1):
+        return [expression_ml(expr, ms)]
+    # the terms as _operator writes a sum, each rendered and measured once
+    terms = [_wrap(_render(term, ms), PRECEDENCE["add"]) if k == 0
+             else _wrap(_render(term, ms), PRECEDENCE["neg"], strict=True)
+             for k, term in enumerate(expr.args)]
+    widths = [_width(term) for term in terms]
+    if sum(widths) + len(terms) - 1 <= width:  # each + is one character
+        return [_mrow(_mo("+").join(terms))]
     pieces: list[str] = []
     current: list[str] = []
     current_width = 0
-    for k, term in enumerate(expr.args):
-        part = _render(term, ms)
-        markup = _wrap(part, PRECEDENCE["add"]) if k == 0 else _wrap(part, PRECEDENCE["neg"],
-                                                                      strict=True)
+    for markup, term_width in zip(terms, widths, strict=True):
         if current and current_width >= width:
             pieces.append(_mrow(*current))
             current, current_width = [_mo("+")], 0
         elif current:
             current.append(_mo("+"))
         current.append(markup)
-        current_width += _width(markup) + 3
+        current_width += term_width + 3
     pieces.append(_mrow(*current))
     return pieces
 
@@ -251,9 +265,11 @@ def _chain(equation: Equation, ms: MathStyle) -> list[tuple[Expr | Value, bool]]
     return parts
 
 
-def _markup(part: tuple[Expr | Value, bool], ms: MathStyle, width: int) -> list[str]:
+def _markup(part: tuple[Expr | Value, bool], styles: tuple[MathStyle, MathStyle],
+            width: int) -> list[str]:
+    """The part's pieces, in ``styles[numbers]`` (by name, or by value)."""
     what, numbers = part
-    style = replace(ms, numbers=numbers)
+    style = styles[numbers]
     if isinstance(what, Sym | Num | Op):
         return _pieces(what, style, width)
     return [value_ml(what, style)]
@@ -267,18 +283,16 @@ def aligned_ml(equations: Sequence[Equation], ms: MathStyle, width: int = 80,
     fits in ``width`` characters; otherwise each part starts a row and a long sum is broken.
     """
     rows: list[str] = []
+    styles = (replace(ms, numbers=False), replace(ms, numbers=True))
     for equation in equations:
         kept: list[list[str]] = []
-        widths: list[int] = []
         for part in _chain(equation, ms):
-            pieces = _markup(part, ms, width)
+            pieces = _markup(part, styles, width)
             if kept and pieces == kept[-1]:
                 continue  # "∂C/∂b2 = δ2 = 0.0367703" needs no third copy
             kept.append(pieces)
-            widths.append(sum(_width(piece) for piece in pieces))
         lhs = kept[0][0]
-        if compact and sum(widths) + 3 * (len(widths) - 1) <= width and all(
-                len(p) == 1 for p in kept):
+        if compact and all(len(p) == 1 for p in kept) and _fits(kept, width):
             right = _mo("=").join(p[0] for p in kept[1:])
             rows.append(_row(lhs, _mo("=") + right))
             continue
@@ -287,6 +301,16 @@ def aligned_ml(equations: Sequence[Equation], ms: MathStyle, width: int = 80,
                 rows.append(_row(lhs, (_mo("=") if k == 0 else '<mspace width="2em"/>') + piece))
                 lhs = ""
     return f'<math display="block"><mtable>{"".join(rows)}</mtable></math>'
+
+
+def _fits(kept: list[list[str]], width: int) -> bool:
+    """Whether the parts, joined by " = ", print within ``width`` characters."""
+    room = width - 3 * (len(kept) - 1)
+    for pieces in kept:  # the markup is longer than its text: most wide parts end the sum early
+        room -= sum(_width(piece) for piece in pieces)
+        if room < 0:
+            return False
+    return True
 
 
 def _row(left: str, right: str) -> str:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from gradtrace.trace import formulas as f
+from gradtrace.trace.bulk import collector_paused
 from gradtrace.trace.expr import (
     Expr,
     Num,
@@ -38,6 +39,11 @@ if TYPE_CHECKING:  # reads a Step; model.py imports this module, so only for typ
 
 def explain_step(step: Step) -> tuple[Quantity, ...]:
     """Every quantity of the step in the order a learner meets them."""
+    with collector_paused():
+        return _explain(step)
+
+
+def _explain(step: Step) -> tuple[Quantity, ...]:
     L = len(step.network.layers)
     quantities = [_input(step)]
     for l in range(1, L + 1):
@@ -66,6 +72,12 @@ def _entry(kind: str, layer: int | None, matrix: Array, row: int, col: int, m: i
     """One entry of a (units, batch) matrix; the sample index is shown only for a batch."""
     index = (row + 1,) if m == 1 else (row + 1, col + 1)
     return Sym(kind, layer, matrix.item(row, col), index)
+
+
+def _columns(kind: str, layer: int | None, matrix: Array, m: int) -> list[list[Sym]]:
+    """Every entry of a (units, batch) matrix, by sample then unit: [s][row]."""
+    return [[_entry(kind, layer, matrix, row, s, m) for row in range(matrix.shape[0])]
+            for s in range(matrix.shape[1])]
 
 
 def _weight(kind: str, layer: int, W: Array, row: int, col: int) -> Sym:
@@ -118,11 +130,10 @@ def _z(step: Step, l: int) -> Quantity:
         sym("z", l, z).value, note,
     )
 
+    inputs = _columns("a", l - 1, a_prev, m)  # a_{l-1}[i, s] is in every unit's sum: built once
+
     def neuron_rhs(j: int, s: int) -> Expr:
-        products = [
-            mul(_weight("W", l, W, j, i), _entry("a", l - 1, a_prev, i, s, m))
-            for i in range(W.shape[1])
-        ]
+        products = [mul(_weight("W", l, W, j, i), a) for i, a in enumerate(inputs[s])]
         return add(*products, _bias("b", l, b, j))
 
     return Quantity(f"z{l}", "z", l, "forward", matrix, _per_entry("z", l, z, m, neuron_rhs))
@@ -204,11 +215,11 @@ def _hidden_grad_a(step: Step, l: int) -> Quantity:
     note = f"each unit's share of the error of layer {l + 1}, through W{l + 1} from before the update"
     matrix = Equation(sym("grad_a", l, grad_a), rhs, sym("grad_a", l, grad_a).value, note)
 
+    deltas = _columns("delta", l + 1, delta_next, m)
+
     def neuron_rhs(j: int, s: int) -> Expr:
-        return add(*[
-            mul(_weight("W", l + 1, W_next, k, j), _entry("delta", l + 1, delta_next, k, s, m))
-            for k in range(W_next.shape[0])
-        ])
+        return add(*[mul(_weight("W", l + 1, W_next, k, j), delta)
+                     for k, delta in enumerate(deltas[s])])
 
     return Quantity(f"grad_a{l}", "grad_a", l, "backward", matrix,
                     _per_entry("grad_a", l, grad_a, m, neuron_rhs))
@@ -300,11 +311,9 @@ def _grad_W(step: Step, l: int) -> Quantity:
     note = _batch_note(step, f"each sample's {each}")
     matrix = Equation(sym("grad_W", l, grad_W), rhs, sym("grad_W", l, grad_W).value, note)
     neuron = []
+    deltas, inputs = _columns("delta", l, delta, m), _columns("a", l - 1, a_prev, m)
     for j, i in np.ndindex(grad_W.shape):
-        terms: list[Expr] = [
-            mul(_entry("delta", l, delta, j, s, m), _entry("a", l - 1, a_prev, i, s, m))
-            for s in range(m)
-        ]
+        terms: list[Expr] = [mul(deltas[s][j], inputs[s][i]) for s in range(m)]
         entry_rhs = _over_batch(step, terms)
         neuron.append(Equation(_weight("grad_W", l, grad_W, j, i), entry_rhs, grad_W.item(j, i)))
     return Quantity(f"grad_W{l}", "grad_W", l, "backward", matrix, tuple(neuron))

@@ -57,6 +57,9 @@ class ValueTable:
         self._refs: dict[tuple[str, int | None, Value], int] = {}
         # (kind, layer) -> the table's matrices of that name, as nested tuples (fast to index)
         self._by_name: dict[tuple[str, int | None], list[tuple[int, Matrix]]] = {}
+        # The explainer shares one Sym among the equations that show the same entry (a_{l-1}[i]
+        # is in every unit's sum): encoded once, by identity. The quantities outlive the table.
+        self._written: dict[int, dict[str, Any]] = {}
 
     def _whole_ref(self, node: Sym) -> int:
         """The table entry of a whole matrix or scalar (η, μ, the cost), added on first sight."""
@@ -71,22 +74,32 @@ class ValueTable:
                 self._by_name.setdefault((node.kind, node.layer), []).append((ref, value))
         return ref
 
-    def _entry_ref(self, node: Sym) -> int | None:
-        """A table matrix of the same name whose entry at ``node.index`` is ``node.value``."""
-        assert node.index is not None and isinstance(node.value, float)
-        row, col = _entry(node.index)
+    def _entry_ref(self, node: Sym, index: tuple[int, ...]) -> int | None:
+        """A table matrix of the same name whose entry at ``index`` is ``node.value``."""
+        # ~50,000 entries at the trace cap: written out rather than through _entry and _same
+        value = node.value
+        row, col = index[0] - 1, (index[1] - 1 if len(index) > 1 else 0)
         for ref, matrix in self._by_name.get((node.kind, node.layer), ()):
-            if row < len(matrix) and col < len(matrix[row]) and _same(matrix[row][col], node.value):
-                return ref
+            if row < len(matrix):
+                entries = matrix[row]
+                if col < len(entries) and entries[col] == value and (
+                        value != 0.0 or _same(entries[col], value)):
+                    return ref
         return None
 
     def sym(self, node: Sym) -> dict[str, Any]:
-        if node.index is None:
+        written = self._written.get(id(node))
+        if written is None:
+            written = self._written[id(node)] = self._encode(node)
+        return written
+
+    def _encode(self, node: Sym) -> dict[str, Any]:
+        index = node.index
+        if index is None:
             return {"ref": self._whole_ref(node)}
-        if node.index is not None:
-            ref = self._entry_ref(node)
-            if ref is not None:
-                return {"ref": ref, "index": list(node.index)}
+        ref = self._entry_ref(node, index)
+        if ref is not None:
+            return {"ref": ref, "index": list(index)}
         return ex.to_json(node)  # an entry of no known matrix: its value inline
 
     def expr(self, node: Expr) -> dict[str, Any]:
@@ -94,7 +107,8 @@ class ValueTable:
             return self.sym(node)
         if isinstance(node, Num):
             return ex.to_json(node)
-        item: dict[str, Any] = {"op": node.op, "args": [self.expr(arg) for arg in node.args]}
+        expr = self.expr
+        item: dict[str, Any] = {"op": node.op, "args": [expr(arg) for arg in node.args]}
         if node.fn is not None:
             item["fn"] = node.fn
         return item
