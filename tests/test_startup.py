@@ -73,6 +73,11 @@ def test_step_loads_no_other_commands_module_nor_other_formats() -> None:
                "gradtrace.render.html", "gradtrace.render.ipynb", "gradtrace.render.pdf",
                "gradtrace.trace.json", "gradtrace.web"}
     assert not loaded & formats, loaded & formats
+    assert "numpy.random" not in loaded  # the seed brings its weights: nothing to draw
+
+
+def test_a_spec_without_weights_still_draws_them() -> None:
+    assert "numpy.random" in loaded_by_module("step", "xor")
 
 
 def test_a_yaml_spec_still_loads_pyyaml_when_it_needs_it(tmp_path: Path) -> None:
