@@ -54,6 +54,9 @@ def loaded_by(*args: str) -> set[str]:
 def test_help_loads_neither_the_engine_nor_the_server() -> None:
     loaded = loaded_by("--help")
     assert not loaded & {*HEAVY, "numpy", "pydantic"}, loaded & {*HEAVY, "numpy", "pydantic"}
+    modules = loaded_by_module("--help")
+    commands = {entry.module for entry in COMMANDS.values()} | {"gradtrace.spec", "gradtrace.core"}
+    assert not modules & commands, modules & commands  # the summaries come from the lazy table
 
 
 def test_step_loads_no_server_no_plotting() -> None:
