@@ -6,7 +6,6 @@ Every user error is a GradtraceError or a usage error: printed as one line on st
 
 from __future__ import annotations
 
-import os
 import sys
 
 from typer import Abort, Exit
@@ -22,9 +21,6 @@ USAGE_EXIT_CODE = 2
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``gradtrace`` console script and ``python -m gradtrace``."""
-    # pydantic looks for plugins by reading every installed package's metadata when it builds its
-    # first model (tens of ms at start-up); the command line uses none. A user's own setting wins.
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         # The lazy group, not app(): a command's module is imported only when that command runs.
         result = command_group().main(args=argv, standalone_mode=False, prog_name="gradtrace")

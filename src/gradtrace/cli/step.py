@@ -1,15 +1,17 @@
-"""``gradtrace step``, ``gradtrace check`` and ``gradtrace examples``."""
+"""``gradtrace step``, ``gradtrace check`` and ``gradtrace examples``.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: typer reads each command's signature twice per
+run, and evaluating string annotations each time cost ~6 ms of ``gradtrace step``'s start-up.
+"""
 
+import os
 import sys
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from gradtrace.cli.app import app
 from gradtrace.core.gradcheck import (
@@ -25,6 +27,9 @@ from gradtrace.render.options import RenderOptions, renderer
 from gradtrace.spec import MAX_ROUND_DECIMALS, Spec, example_names, load_spec, unread_fields
 from gradtrace.trace.model import Trace
 from gradtrace.workflow import check_spec, parameter_count, trace_spec
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 class Format(StrEnum):
@@ -93,12 +98,31 @@ def warn_unread(spec: Spec, command: str) -> None:
         print(line, file=sys.stderr)
 
 
-def stdout_console(width: int | None = None) -> Console:
+def stdout_console(width: int | None = None) -> "Console":
     """Colour on a terminal; plain text in pipes and when NO_COLOR is set (rich reads it)."""
+    from rich.console import Console  # late: plain text to a pipe or file needs no rich
+
     console = Console(highlight=False, soft_wrap=False, width=width)
     if width is None and not console.is_terminal:
         console.width = PIPE_WIDTH
     return console
+
+
+def stdout_is_plain() -> bool:
+    """Whether rich would treat standard output as no terminal (so print no colour): decided as
+    rich's ``Console.is_terminal`` decides it (TTY_COMPATIBLE, then FORCE_COLOR, then isatty), but
+    without importing rich; tests/test_startup.py holds the two to the same answers."""
+    tty_compatible = os.environ.get("TTY_COMPATIBLE", "")
+    if tty_compatible in ("0", "1"):
+        return tty_compatible == "0"
+    force_color = os.environ.get("FORCE_COLOR")
+    if force_color is not None:
+        return force_color == ""
+    isatty = getattr(sys.stdout, "isatty", None)
+    try:
+        return isatty is None or not isatty()
+    except ValueError:  # a closed file, as rich reads it
+        return True
 
 
 @app.command()
@@ -175,12 +199,17 @@ def step(
     trace = trace_spec(loaded, name=loaded.name or (Path(spec).stem if spec else "seed"))
     if precision is None and decimals is None and trace.rounding is not None:
         decimals = min(trace.rounding, MAX_DECIMALS)  # show the digits the hand work kept
+    # plain text to a pipe: laid out without rich, as rich would (``gradtrace step | less``)
+    plain = fmt is Format.text and output is None and stdout_is_plain() and _utf8_stdout()
+    if width is None:
+        width = 100 if output else PIPE_WIDTH if plain else stdout_console().width
     options = RenderOptions(
         precision=precision or DEFAULT_PRECISION, view=view.value, notation=notation.value,
-        width=width or (100 if output else stdout_console().width), schema=schema,
-        decimals=decimals,
+        width=width, schema=schema, decimals=decimals,
     )
-    if fmt is Format.text and output is None:
+    if plain:
+        sys.stdout.write(text_renderer.render(trace, options, emoji=True))
+    elif fmt is Format.text and output is None:
         text_renderer.write(trace, stdout_console(options.width), options)
     else:
         result = interactive_page(trace) if interactive else renderer(fmt.value)(trace, options)
@@ -196,6 +225,12 @@ def step(
             sys.stdout.write(result)
     # after the work: a run that fails says one thing, its error
     warn_unread(loaded, "step")
+
+
+def _utf8_stdout() -> bool:
+    """rich draws rules with ``-`` instead of ``─`` on a standard output that is not UTF-8."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    return encoding.lower().startswith("utf")
 
 
 def interactive_page(trace: Trace) -> str:
@@ -234,6 +269,8 @@ def check(
     loaded = load_spec(spec)  # no unread-field warning: a check reads the network, loss and data
     console = stdout_console()
     total = parameter_count(loaded.build_mlp())
+    from rich.console import Console
+
     with Progress(*Progress.get_default_columns(), console=Console(stderr=True),
                   transient=True, disable=total < PROGRESS_FROM) as bar:
         task = bar.add_task("central differences", total=total)

@@ -9,7 +9,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 Array = NDArray[np.floating]
-Initialiser = Callable[[np.random.Generator, int, int], NDArray[np.float64]]
+# quoted: numpy loads numpy.random on first attribute access (~10 ms), which a spec with its own
+# weights never needs (tests/test_startup.py)
+Initialiser = Callable[["np.random.Generator", int, int], NDArray[np.float64]]
 
 
 def xavier(rng: np.random.Generator, n_in: int, n_out: int) -> NDArray[np.float64]:
