@@ -29,16 +29,25 @@ Q = "{http://www.imsglobal.org/xsd/ims_qtiasiv1p2}"
 M = "{http://www.imsglobal.org/xsd/imsccv1p1/imscp_v1p1}"
 
 
-def _package(tmp_path: Path, *options: str) -> tuple[zipfile.ZipFile, ET.Element]:
+def _quizzes(tmp_path: Path, *options: str) -> tuple[zipfile.ZipFile, list[ET.Element]]:
+    """The package's assessments, one per variant, each listed in the manifest."""
     path = tmp_path / "quiz.zip"
     assert main(["exercise", "-f", "qti", "-o", str(path), *options]) == 0
     archive = zipfile.ZipFile(path)
     manifest = ET.fromstring(archive.read("imsmanifest.xml"))
-    (resource,) = manifest.iter(f"{M}resource")
-    assert resource.get("type") == "imsqti_xmlv1p2"
-    (href,) = [f.get("href") for f in resource.iter(f"{M}file")]
-    assert href is not None and sorted(archive.namelist()) == sorted(["imsmanifest.xml", href])
-    return archive, ET.fromstring(archive.read(href))
+    hrefs = []
+    for resource in manifest.iter(f"{M}resource"):
+        assert resource.get("type") == "imsqti_xmlv1p2"
+        (href,) = [f.get("href") for f in resource.iter(f"{M}file")]
+        assert href is not None
+        hrefs.append(href)
+    assert sorted(archive.namelist()) == sorted(["imsmanifest.xml", *hrefs])
+    return archive, [ET.fromstring(archive.read(href)) for href in hrefs]
+
+
+def _package(tmp_path: Path, *options: str) -> tuple[zipfile.ZipFile, ET.Element]:
+    archive, (assessment,) = _quizzes(tmp_path, *options)
+    return archive, assessment
 
 
 def _bounds(item: ET.Element) -> tuple[Decimal, Decimal]:
@@ -96,13 +105,19 @@ def test_items_are_numerical_questions_with_the_graders_tolerance(tmp_path: Path
     assert excluded_from > 40
 
 
-def test_the_package_is_deterministic_and_one_section_per_variant(tmp_path: Path) -> None:
-    first, assessment = _package(tmp_path, "--seed", "5", "--count", "2")
+def test_the_package_is_deterministic_and_one_quiz_per_variant(tmp_path: Path) -> None:
+    first, quizzes = _quizzes(tmp_path, "--seed", "5", "--count", "2")
     data = (tmp_path / "quiz.zip").read_bytes()
-    _package(tmp_path, "--seed", "5", "--count", "2")
+    _quizzes(tmp_path, "--seed", "5", "--count", "2")
     assert (tmp_path / "quiz.zip").read_bytes() == data  # same bytes: no dates, fixed order
-    sections = assessment.findall(f"{Q}assessment/{Q}section")
-    assert [s.get("title") for s in sections] == ["Exercise 1", "Exercise 2"]
+    # each variant its own quiz (Canvas imports each assessment as one): a student gets one
+    variants = make_variants(5, count=2)
+    titles = [quiz.find(f"{Q}assessment").get("title") for quiz in quizzes]  # type: ignore[union-attr]
+    assert titles == [f"gradtrace exercise {v.number} (seed {v.seed})" for v in variants]
+    for quiz in quizzes:
+        assert len(quiz.findall(f"{Q}assessment/{Q}section")) == 1
+    idents = [item.get("ident") for quiz in quizzes for item in quiz.iter(f"{Q}item")]
+    assert len(set(idents)) == len(idents)  # unique across the package
     assert all(info.date_time == (1980, 1, 1, 0, 0, 0) for info in first.infolist())
 
 

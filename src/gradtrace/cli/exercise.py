@@ -90,7 +90,7 @@ EXERCISE_HELP = "\n\n".join([
     "The sheet draws the network (a .svg beside a Markdown sheet, a .pdf beside a LaTeX one, "
     "inline in HTML and PDF). --layout, --delta-convention, --batch-reduction and --notation set "
     "the conventions the sheet, the key and the answers files speak. --format qti writes a QTI "
-    "1.2 quiz (.zip) for Canvas or Moodle.",
+    "1.2 package (.zip) for Canvas: one quiz per variant.",
     "Examples:",
     "  gradtrace exercise --seed 7 -o sheet.md --key key.md",
     "  gradtrace exercise --count 30 -f pdf -o sheets.pdf --answers answers/",
@@ -112,7 +112,7 @@ def exercise(
         min=1, max=8, help="Decimals the answers are written to (and the key prints).")] = 4,
     ask: Annotated[Ask, typer.Option(help="Which quantities the sheet asks for.")] = Ask.all,
     fmt: Annotated[SheetFormat, typer.Option("--format", "-f", help="Sheet and key format; qti "
-                                             "is a quiz package (.zip) for Canvas or Moodle.")]
+                                             "is a QTI 1.2 package (.zip): one Canvas quiz per variant.")]
     = SheetFormat.markdown,
     layout: LayoutOption = None,
     delta_convention: DeltaOption = None,

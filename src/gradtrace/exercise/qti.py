@@ -7,8 +7,10 @@ each with the variant's given numbers in its text. An answer scores when it lies
 decimals, rounded outward, so they always contain [v − t, v + t]; every catalogued mistake that
 moves an entry by more than 10⁻ᵈ (the variant check guarantees one per quantity) falls outside.
 
-The package is ``imsmanifest.xml`` plus ``<ident>/<ident>.xml`` (one assessment, one section per
-variant); its bytes depend only on the variants (fixed zip dates, sorted attributes).
+The package is ``imsmanifest.xml`` plus one assessment ``<ident>_vN/<ident>_vN.xml`` per variant:
+Canvas imports each as its own quiz, so each student (or group) is assigned one variant rather
+than every student seeing all of them. Its bytes depend only on the variants (fixed zip dates,
+sorted attributes).
 """
 
 from __future__ import annotations
@@ -69,9 +71,11 @@ def questions(variant: Variant, ask: str) -> Iterator[Question]:
 
 def package(variants: Sequence[Variant], ask: str, decimals: int) -> bytes:
     """The QTI 1.2 content package (zip bytes) of every variant's questions."""
-    ident = f"gradtrace_exercise_{variants[0].seed}"
-    files = {"imsmanifest.xml": _manifest(ident),
-             f"{ident}/{ident}.xml": _assessment(ident, variants, ask, decimals)}
+    base = f"gradtrace_exercise_{variants[0].seed}"
+    quizzes = {f"{base}_v{variant.number}": variant for variant in variants}
+    files = {"imsmanifest.xml": _manifest(list(quizzes))}
+    for ident, variant in quizzes.items():
+        files[f"{ident}/{ident}.xml"] = _assessment(ident, variant, ask, decimals)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in sorted(files):
@@ -88,30 +92,30 @@ def _xml(root: ET.Element) -> bytes:
     return data
 
 
-def _manifest(ident: str) -> bytes:
-    root = ET.Element("manifest", {"identifier": f"{ident}_manifest", "xmlns": MANIFEST_NS})
+def _manifest(idents: list[str]) -> bytes:
+    root = ET.Element("manifest", {"identifier": f"{idents[0]}_manifest", "xmlns": MANIFEST_NS})
     metadata = ET.SubElement(root, "metadata")
     ET.SubElement(metadata, "schema").text = "IMS Content"
     ET.SubElement(metadata, "schemaversion").text = "1.1.3"
     ET.SubElement(root, "organizations")
     resources = ET.SubElement(root, "resources")
-    resource = ET.SubElement(resources, "resource", {"identifier": ident,
-                                                     "type": "imsqti_xmlv1p2"})
-    ET.SubElement(resource, "file", {"href": f"{ident}/{ident}.xml"})
+    for ident in idents:
+        resource = ET.SubElement(resources, "resource", {"identifier": ident,
+                                                         "type": "imsqti_xmlv1p2"})
+        ET.SubElement(resource, "file", {"href": f"{ident}/{ident}.xml"})
     return _xml(root)
 
 
-def _assessment(ident: str, variants: Sequence[Variant], ask: str, decimals: int) -> bytes:
+def _assessment(ident: str, variant: Variant, ask: str, decimals: int) -> bytes:
     root = ET.Element("questestinterop", {"xmlns": QTI_NS})
-    title = "gradtrace exercise" + ("s" if len(variants) > 1 else "")
+    title = f"gradtrace exercise {variant.number} (seed {variant.seed})"
     assessment = ET.SubElement(root, "assessment", {"ident": ident, "title": title})
     _fields(ET.SubElement(assessment, "qtimetadata"), {"cc_maxattempts": "1"})
-    for variant in variants:
-        section = ET.SubElement(assessment, "section", {
-            "ident": f"{ident}_v{variant.number}", "title": f"Exercise {variant.number}"})
-        givens = sheet.givens_html(variant)
-        for k, question in enumerate(questions(variant, ask), start=1):
-            _item(section, f"{ident}_v{variant.number}_q{k}", question, givens, decimals)
+    section = ET.SubElement(assessment, "section", {
+        "ident": f"{ident}_s", "title": f"Exercise {variant.number}"})
+    givens = sheet.givens_html(variant)
+    for k, question in enumerate(questions(variant, ask), start=1):
+        _item(section, f"{ident}_q{k}", question, givens, decimals)
     return _xml(root)
 
 
