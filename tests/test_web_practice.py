@@ -253,6 +253,7 @@ def test_an_x_w_example_is_practised_in_the_view_the_page_prints(watched: Watche
             q.matrix.value : q.value]);
     }""")
     assert page.get_by_test_id("error").text_content() == ""  # loaded, traced, no complaint
+    assert page.input_value("[data-testid=example]") == "hankamber"  # the menu names it
     assert "this network takes 3" in str(page.get_by_test_id("train-status").text_content())
     page.get_by_test_id("practice-switch").click()
     page.wait_for_selector("[data-testid=item-z1]")

@@ -259,6 +259,8 @@ async function recompute(spec, { resetPosition = false, keepError = false, refre
     state.position = resetPosition || same < 0 ? 0 : same;
     if (!keepError) showError("");
     history.replaceState(null, "", specToHash(spec));
+    // the menu names the example the network came from (edited or not), if it came from one
+    if ([...$("example").options].some((option) => option.value === spec.name)) $("example").value = spec.name;
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     showError(error.message);
