@@ -192,3 +192,11 @@ def test_pdf_sheet_compiles(tmp_path: Path) -> None:
     assert main(["exercise", "--seed", "1", "--count", "2", "-f", "pdf", "-o",
                  str(tmp_path / "s.pdf")]) == 0
     assert (tmp_path / "s.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_a_budget_changes_how_soon_a_search_fails_never_what_it_finds() -> None:
+    from gradtrace.errors import GradtraceError
+
+    assert make_variants(7, 2, budget=60.0) == make_variants(7, 2)
+    with pytest.raises(GradtraceError, match=r"within 0 s \(0 tries"):
+        make_variants(7, 1, budget=0.0)

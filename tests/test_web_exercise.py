@@ -72,3 +72,15 @@ def test_no_fair_variant_is_a_422_naming_the_seed(client: Any) -> None:
     body = get(client, "decimals=1&sizes=1,1").json()
     assert body["detail"][0]["loc"] == ["query", "seed"]
     assert "no variant" in body["message"] and "--" not in body["message"]
+
+
+def test_a_search_without_a_fair_variant_stops_at_its_budget(client: Any) -> None:
+    import time
+
+    from gradtrace.web.exercises import SEARCH_BUDGET
+
+    started = time.monotonic()
+    body = get(client, "decimals=1&sizes=2,3,3,2").json()  # 500 candidates take far longer
+    took = time.monotonic() - started
+    assert f"within {SEARCH_BUDGET:g} s" in body["message"]
+    assert took < SEARCH_BUDGET + 1.5  # one candidate's check past the budget at most

@@ -13,6 +13,7 @@ grader agrees: an answer within tolerance of the right value is "correct" before
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -116,18 +117,26 @@ def _name(variant: engine.Variant) -> str:
 
 def make_variants(seed: int, count: int = 1, decimals: int = 4, sizes: Sequence[int] = (2, 2, 1),
                   activations: str | Sequence[str] = "sigmoid", loss: str = "half_sse", *,
-                  conventions: Mapping[str, str | None] | None = None) -> list[Variant]:
+                  conventions: Mapping[str, str | None] | None = None,
+                  budget: float | None = None) -> list[Variant]:
     """``count`` distinct tested variants, deterministic in ``seed``.
 
     Variant k tries candidate seeds from ``default_rng([seed, k])`` in turn and freezes the first
     whose network passes ``ambiguity`` in ``conventions``; ``generate(frozen seed, ...,
-    conventions=...)`` rebuilds it exactly.
+    conventions=...)`` rebuilds it exactly. ``budget``: seconds to search before giving up (a
+    server's reply time); what is found does not depend on it, only how soon a search fails.
     """
     found: list[Variant] = []
+    deadline = None if budget is None else time.monotonic() + budget
     for number in range(1, count + 1):
         rng = np.random.default_rng([seed, number])
         reason = "every candidate repeated an earlier variant"
-        for _ in range(MAX_TRIES):
+        for tries in range(MAX_TRIES):
+            if deadline is not None and time.monotonic() > deadline:
+                raise GradtraceError(
+                    f"no variant {number} where every mistake gives its own value at {decimals} "
+                    f"decimals within {budget:g} s ({tries} tries; the last: {reason}); ask for "
+                    "more --decimals, other activations or another --seed")
             candidate = int(rng.integers(SEED_RANGE))
             data = generate(candidate, sizes, activations, loss, conventions=conventions)
             if any(v.data["layers"] == data["layers"] and v.data["data"] == data["data"]
