@@ -8,6 +8,7 @@ import inspect
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -287,3 +288,18 @@ def test_the_step_commands_annotations_are_objects_not_strings() -> None:
     for command in (module.step, module.check, module.examples):
         strings = [name for name, value in command.__annotations__.items() if isinstance(value, str)]
         assert not strings, (command.__name__, strings)
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_each_commands_help_reads_well_at_80_columns(name: str) -> None:
+    """No paragraph broken mid-sentence by a docstring's line breaks, no [word] eaten as markup."""
+    doc = load_command(name).help or ""
+    for paragraph in doc.split("\n\n"):
+        assert "\n" not in paragraph, (name, paragraph)  # rich wraps a paragraph; "\n" survives
+    assert not re.findall(r"(?<!\\)\[[a-z_]+\]", doc), name  # unescaped: taken as a style
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    shown = subprocess.run([sys.executable, "-m", "gradtrace", name, "--help"], capture_output=True,
+                           text=True, env={**os.environ, "COLUMNS": "80", "NO_COLOR": "1",
+                                           "PYTHONPATH": src}, check=True).stdout
+    for word in re.findall(r"\\\[([a-z_]+)\]", doc):
+        assert f"[{word}]" in shown, (name, word)

@@ -9,6 +9,8 @@ module only when that command runs; its module then registers the real command o
 from __future__ import annotations
 
 import importlib
+import inspect
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,12 +75,35 @@ def load_command(name: str) -> TyperCommand:
     for info in app.registered_commands:
         if info.callback is not None and (info.name or typer_main.get_command_name(
                 info.callback.__name__)) == name:
+            if info.help is None:  # a docstring: reflowed as rich_markup_mode reads it
+                info.help = reflowed_help(inspect.getdoc(info.callback) or "")
             command = typer_main.get_command_from_info(
                 info, pretty_exceptions_short=app.pretty_exceptions_short,
                 rich_markup_mode=app.rich_markup_mode)
             assert isinstance(command, TyperCommand)
             return command
     raise LookupError(f"{COMMANDS[name].module} registers no command {name!r}")  # a bug, not input
+
+
+_UNESCAPED_BRACKET = re.compile(r"(?<!\\)\[")
+
+
+def reflowed_help(doc: str) -> str:
+    """A command's docstring as help that reads well at any width.
+
+    In rich markup mode a docstring's line breaks survive, so a paragraph wrapped at 100 columns
+    breaks mid-sentence in an 80-column terminal: each paragraph becomes one line (rich wraps it),
+    an indented paragraph (an example) keeps one line per line. ``[answers]`` would be read as
+    markup and vanish: brackets are escaped.
+    """
+    paragraphs = []
+    for paragraph in re.split(r"\n\s*\n", doc.strip()):
+        lines = paragraph.splitlines()
+        if lines[0].startswith(" "):
+            paragraphs += lines
+        else:
+            paragraphs.append(" ".join(line.strip() for line in lines))
+    return _UNESCAPED_BRACKET.sub(r"\\[", "\n\n".join(paragraphs))
 
 
 class LazyCommand(TyperCommand):

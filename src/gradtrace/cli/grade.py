@@ -44,7 +44,7 @@ class GradeFormat(StrEnum):
 @app.command()
 def grade(
     answers: Annotated[Path | None, typer.Argument(
-        help="The answers file (.toml, .json, .yaml): spec = ..., then [answers] key = value; "
+        help="The answers file (.toml, .json, .yaml): spec = ..., then \\[answers] key = value; "
         "or a folder of them (a class: one row per file).",
         show_default=False,
     )] = None,
