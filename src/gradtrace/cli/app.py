@@ -96,7 +96,7 @@ def reflowed_help(doc: str) -> str:
     an indented paragraph (an example) keeps one line per line. ``[answers]`` would be read as
     markup and vanish: brackets are escaped.
     """
-    paragraphs = []
+    paragraphs: list[str] = []
     for paragraph in re.split(r"\n\s*\n", doc.strip()):
         lines = paragraph.splitlines()
         if lines[0].startswith(" "):
