@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from gradtrace.trace import formulas as f
 from gradtrace.trace.bulk import collector_paused
 from gradtrace.trace.expr import (
@@ -30,7 +28,7 @@ from gradtrace.trace.expr import (
     sym,
     transpose,
 )
-from gradtrace.trace.quantity import Array, Equation, Quantity
+from gradtrace.trace.quantity import Array, Equation, Equations, Quantity
 from gradtrace.trace.updates import update_quantities
 
 if TYPE_CHECKING:  # reads a Step; model.py imports this module, so only for types
@@ -100,11 +98,15 @@ def _cells(matrix: Array) -> list[tuple[int, int]]:
 
 
 def _per_entry(kind: str, layer: int | None, value: Array, m: int,
-               rhs: Callable[[int, int], Expr]) -> tuple[Equation, ...]:
-    return tuple(
-        Equation(_entry(kind, layer, value, r, c, m), rhs(r, c), value.item(r, c))
-        for r, c in _cells(value)
-    )
+               rhs: Callable[[int, int], Expr]) -> Equations:
+    """One equation per entry, in ``_cells`` order, each built when first read."""
+    rows = value.shape[0]
+
+    def build(k: int) -> Equation:
+        r, c = k % rows, k // rows
+        return Equation(_entry(kind, layer, value, r, c, m), rhs(r, c), value.item(r, c))
+
+    return Equations(value.size, build)
 
 
 # ---- forward ---------------------------------------------------------------------------------
@@ -288,9 +290,8 @@ def _output_delta(step: Step) -> Quantity:
                     _per_entry("delta", L, delta, m, neuron_rhs))
 
 
-def _over_batch(step: Step, terms: list[Expr]) -> Expr:
+def _over_batch(factor: list[Expr], terms: list[Expr]) -> Expr:
     """Σ_s of per-sample terms, times 1/m for the batch mean: (1/m)(t1 + t2), t1 + t2, or t1."""
-    factor = f.batch_factor(step.batch_size, step.network.batch_reduction)
     summed = terms[0] if len(terms) == 1 else add(*terms)
     return mul(*factor, summed) if factor else summed
 
@@ -310,30 +311,35 @@ def _grad_W(step: Step, l: int) -> Quantity:
     each = "aᵀ δ" if step.network.weights_layout == "in_out" else "δ aᵀ"
     note = _batch_note(step, f"each sample's {each}")
     matrix = Equation(sym("grad_W", l, grad_W), rhs, sym("grad_W", l, grad_W).value, note)
-    neuron = []
     deltas, inputs = _columns("delta", l, delta, m), _columns("a", l - 1, a_prev, m)
-    for j, i in np.ndindex(grad_W.shape):
+    cols = grad_W.shape[1]
+
+    def build(k: int) -> Equation:  # row by row
+        j, i = divmod(k, cols)
         terms: list[Expr] = [mul(deltas[s][j], inputs[s][i]) for s in range(m)]
-        entry_rhs = _over_batch(step, terms)
-        neuron.append(Equation(_weight("grad_W", l, grad_W, j, i), entry_rhs, grad_W.item(j, i)))
-    return Quantity(f"grad_W{l}", "grad_W", l, "backward", matrix, tuple(neuron))
+        return Equation(_weight("grad_W", l, grad_W, j, i), _over_batch(factor, terms),
+                        grad_W.item(j, i))
+
+    return Quantity(f"grad_W{l}", "grad_W", l, "backward", matrix, Equations(grad_W.size, build))
 
 
 def _grad_b(step: Step, l: int) -> Quantity:
     backward, m = step.backward_of(l), step.batch_size
     delta, grad_b = backward.delta, backward.grad_b
     rhs: Expr = sym("delta", l, delta)
+    factor = f.batch_factor(m, step.network.batch_reduction)
     if m > 1:
-        factor = f.batch_factor(m, step.network.batch_reduction)
         rhs = mul(*factor, call("Σ_s", rhs)) if factor else call("Σ_s", rhs)
     note = _batch_note(step, f"δ (its samples are the {_sample_line(step)}s)")
     matrix = Equation(sym("grad_b", l, grad_b), rhs, sym("grad_b", l, grad_b).value, note)
-    neuron = []
-    for j in range(grad_b.shape[0]):
+
+    def build(j: int) -> Equation:
         terms: list[Expr] = [_entry("delta", l, delta, j, s, m) for s in range(m)]
-        entry_rhs = _over_batch(step, terms)
-        neuron.append(Equation(_bias("grad_b", l, grad_b, j), entry_rhs, float(grad_b[j, 0])))
-    return Quantity(f"grad_b{l}", "grad_b", l, "backward", matrix, tuple(neuron))
+        return Equation(_bias("grad_b", l, grad_b, j), _over_batch(factor, terms),
+                        float(grad_b[j, 0]))
+
+    return Quantity(f"grad_b{l}", "grad_b", l, "backward", matrix,
+                    Equations(grad_b.shape[0], build))
 
 
 # ---- update ----------------------------------------------------------------------------------
@@ -415,7 +421,8 @@ def _error_quantity(quantity: Quantity, output_layer: int) -> Quantity:
     if quantity.kind == "grad_a" and quantity.layer == output_layer:
         note = "how far each output is from its target, −∂C/∂a (T − O for half the squared error)"
     matrix = _error_equation(quantity.matrix, kind, note)
-    neuron = tuple(_error_equation(e, kind, None) for e in quantity.neuron)
+    given = quantity.neuron
+    neuron = Equations(len(given), lambda k: _error_equation(given[k], kind, None))
     return Quantity(quantity.key, kind or quantity.kind, quantity.layer, quantity.phase, matrix,
                     neuron)
 
@@ -433,9 +440,11 @@ def _error_update(step: Step, update: Quantity, gradient: Quantity) -> Quantity:
 
     note = "the error convention's rule: θ' = θ + η Err O (the same numbers as θ − η ∂C/∂θ)"
     matrix = rule(update.matrix, gradient.matrix)
+    updates, gradients = update.neuron, gradient.neuron
+    assert len(updates) == len(gradients)
     return Quantity(update.key, update.kind, update.layer, update.phase,
                     Equation(matrix.lhs, matrix.rhs, matrix.value, note),
-                    tuple(rule(e, g) for e, g in zip(update.neuron, gradient.neuron, strict=True)))
+                    Equations(len(updates), lambda k: rule(updates[k], gradients[k])))
 
 
 def _error_view(step: Step, quantities: list[Quantity]) -> tuple[Quantity, ...]:

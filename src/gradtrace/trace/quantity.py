@@ -6,8 +6,9 @@ Step, which explains itself on first use, import in one direction: model -> expl
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, overload
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,6 +30,58 @@ class Equation:
     note: str | None = None
 
 
+class Equations(Sequence[Equation]):
+    """A quantity's neuron-view equations, each built on first use and then kept.
+
+    At the trace cap a step has ~15,000 of them; a printed format shows 16 a quantity and the matrix
+    view none, so only the JSON trace builds them all. ``build(k)`` makes equation k; the sequence
+    is read-only and equal to any sequence (a tuple, say) of the same equations.
+    """
+
+    __slots__ = ("_build", "_built")
+
+    def __init__(self, count: int, build: Callable[[int], Equation]) -> None:
+        self._build = build
+        self._built: list[Equation | None] = [None] * count
+
+    def __len__(self) -> int:
+        return len(self._built)
+
+    @overload
+    def __getitem__(self, index: int) -> Equation: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Equation, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> Equation | tuple[Equation, ...]:
+        if isinstance(index, slice):
+            return tuple(self._at(k) for k in range(*index.indices(len(self._built))))
+        k = index + len(self._built) if index < 0 else index
+        if not 0 <= k < len(self._built):
+            raise IndexError(f"equation {index} of {len(self._built)}")
+        return self._at(k)
+
+    def _at(self, k: int) -> Equation:
+        equation = self._built[k]
+        if equation is None:  # two threads may both build it: the same equation, either kept
+            equation = self._built[k] = self._build(k)
+        return equation
+
+    def __iter__(self) -> Iterator[Equation]:
+        return (self._at(k) for k in range(len(self._built)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"Equations({len(self)} equations)"
+
+
 @dataclass(frozen=True)
 class Quantity:
     """One named quantity of a step, explained in the matrix view and the neuron view."""
@@ -38,4 +91,4 @@ class Quantity:
     layer: int | None
     phase: Phase
     matrix: Equation
-    neuron: tuple[Equation, ...]
+    neuron: Sequence[Equation]  # a tuple, or Equations built on first use

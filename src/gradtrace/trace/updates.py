@@ -11,10 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from gradtrace.trace.expr import Expr, Num, Sym, add, call, div, hadamard, mul, square, sub, sym
-from gradtrace.trace.quantity import Array, Equation, Quantity
+from gradtrace.trace.quantity import Array, Equation, Equations, Quantity
 
 if TYPE_CHECKING:  # reads a Step; model.py imports this module, so only for types
     from gradtrace.trace.model import Step
@@ -40,13 +38,15 @@ def _quantity(step: Step, l: int, parameter: str, kind: str, key: str, value: Ar
 
     lhs = sym(kind, l, value)
     matrix = Equation(lhs, None if build is None else build(matrix_get, hadamard), lhs.value, note)
-    neuron = tuple(  # the note once, on the first entry
-        Equation(entry_get(j, i)(kind, value),
-                 None if build is None else build(entry_get(j, i), mul), value.item(j, i),
-                 note if (j, i) == (0, 0) else None)
-        for j, i in np.ndindex(value.shape)
-    )
-    return Quantity(key, kind, l, "update", matrix, neuron)
+    cols = value.shape[1]
+
+    def entry(k: int) -> Equation:  # row by row; the note once, on the first entry
+        j, i = divmod(k, cols)
+        get = entry_get(j, i)
+        return Equation(get(kind, value), None if build is None else build(get, mul),
+                        value.item(j, i), note if k == 0 else None)
+
+    return Quantity(key, kind, l, "update", matrix, Equations(value.size, entry))
 
 
 def update_quantities(step: Step, l: int, parameter: str, frozen_note: str | None) -> list[Quantity]:
