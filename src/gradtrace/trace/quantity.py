@@ -47,6 +47,11 @@ class Equations(Sequence[Equation]):
     def __len__(self) -> int:
         return len(self._built)
 
+    @property
+    def built(self) -> int:
+        """How many have been built so far (what a renderer's reading cost)."""
+        return sum(equation is not None for equation in self._built)
+
     @overload
     def __getitem__(self, index: int) -> Equation: ...
 
