@@ -28,7 +28,7 @@ from gradtrace.trace.expr import (
     sym,
     transpose,
 )
-from gradtrace.trace.quantity import Array, Equation, Equations, Quantity
+from gradtrace.trace.quantity import Array, EntrySymbols, Equation, Equations, Quantity
 from gradtrace.trace.updates import update_quantities
 
 if TYPE_CHECKING:  # reads a Step; model.py imports this module, so only for types
@@ -43,19 +43,21 @@ def explain_step(step: Step) -> tuple[Quantity, ...]:
 
 def _explain(step: Step) -> tuple[Quantity, ...]:
     L = len(step.network.layers)
+    entries = EntrySymbols()  # W1[3,7] is in z1[3], in ∂C/∂a0's sums and in W1'[3,7]: one Sym
     quantities = [_input(step)]
     for l in range(1, L + 1):
-        quantities += [_z(step, l), _a(step, l)]
+        quantities += [_z(step, l, entries), _a(step, l)]
     quantities.append(_cost(step))
     if step.backward_of(L).grad_a is not None:
         quantities.append(_grad_a(step))
     for l in range(L, 0, -1):
         if l < L:  # where hand work most often goes wrong: its own line before δ_l
-            quantities.append(_hidden_grad_a(step, l))
-        quantities += [_delta(step, l), _grad_W(step, l), _grad_b(step, l)]
+            quantities.append(_hidden_grad_a(step, l, entries))
+        quantities += [_delta(step, l), _grad_W(step, l, entries), _grad_b(step, l, entries)]
     for l in range(1, L + 1):
         for parameter in ("W", "b"):
-            quantities += update_quantities(step, l, parameter, _frozen_note(step, l, parameter))
+            quantities += update_quantities(step, l, parameter, _frozen_note(step, l, parameter),
+                                            entries)
     if step.network.delta_convention == "error":
         return _error_view(step, quantities)
     return tuple(quantities)
@@ -72,18 +74,19 @@ def _entry(kind: str, layer: int | None, matrix: Array, row: int, col: int, m: i
     return Sym(kind, layer, matrix.item(row, col), index)
 
 
-def _columns(kind: str, layer: int | None, matrix: Array, m: int) -> list[list[Sym]]:
+def _columns(entries: EntrySymbols, kind: str, layer: int | None, matrix: Array,
+             m: int) -> list[list[Sym]]:
     """Every entry of a (units, batch) matrix, by sample then unit: [s][row]."""
-    return [[_entry(kind, layer, matrix, row, s, m) for row in range(matrix.shape[0])]
-            for s in range(matrix.shape[1])]
+    return [[entries.get(kind, layer, matrix, row, s, (row + 1,) if m == 1 else (row + 1, s + 1))
+             for row in range(matrix.shape[0])] for s in range(matrix.shape[1])]
 
 
-def _weight(kind: str, layer: int, W: Array, row: int, col: int) -> Sym:
-    return Sym(kind, layer, W.item(row, col), (row + 1, col + 1))
+def _weight(entries: EntrySymbols, kind: str, layer: int, W: Array, row: int, col: int) -> Sym:
+    return entries.get(kind, layer, W, row, col, (row + 1, col + 1))
 
 
-def _bias(kind: str, layer: int, b: Array, row: int) -> Sym:
-    return Sym(kind, layer, b.item(row, 0), (row + 1,))
+def _bias(entries: EntrySymbols, kind: str, layer: int, b: Array, row: int) -> Sym:
+    return entries.get(kind, layer, b, row, 0, (row + 1,))
 
 
 def _sample_line(step: Step) -> str:
@@ -122,7 +125,7 @@ def _input(step: Step) -> Quantity:
     return Quantity("a0", "a", 0, "forward", matrix, neuron)
 
 
-def _z(step: Step, l: int) -> Quantity:
+def _z(step: Step, l: int, entries: EntrySymbols) -> Quantity:
     record, update = step.forward_of(l), step.update_of(l)
     a_prev, W, b, z = step.activation(l - 1), update.W_old, update.b_old, record.z
     m = step.batch_size
@@ -132,11 +135,11 @@ def _z(step: Step, l: int) -> Quantity:
         sym("z", l, z).value, note,
     )
 
-    inputs = _columns("a", l - 1, a_prev, m)  # a_{l-1}[i, s] is in every unit's sum: built once
+    inputs = _columns(entries, "a", l - 1, a_prev, m)  # a_{l-1}[i, s] is in every unit's sum: built once
 
     def neuron_rhs(j: int, s: int) -> Expr:
-        products = [mul(_weight("W", l, W, j, i), a) for i, a in enumerate(inputs[s])]
-        return add(*products, _bias("b", l, b, j))
+        products = [mul(_weight(entries, "W", l, W, j, i), a) for i, a in enumerate(inputs[s])]
+        return add(*products, _bias(entries, "b", l, b, j))
 
     return Quantity(f"z{l}", "z", l, "forward", matrix, _per_entry("z", l, z, m, neuron_rhs))
 
@@ -209,7 +212,7 @@ def hidden_grad_a(step: Step, l: int) -> Array:
     return result
 
 
-def _hidden_grad_a(step: Step, l: int) -> Quantity:
+def _hidden_grad_a(step: Step, l: int, entries: EntrySymbols) -> Quantity:
     m = step.batch_size
     W_next, delta_next = step.update_of(l + 1).W_old, step.backward_of(l + 1).delta
     grad_a = hidden_grad_a(step, l)
@@ -217,10 +220,10 @@ def _hidden_grad_a(step: Step, l: int) -> Quantity:
     note = f"each unit's share of the error of layer {l + 1}, through W{l + 1} from before the update"
     matrix = Equation(sym("grad_a", l, grad_a), rhs, sym("grad_a", l, grad_a).value, note)
 
-    deltas = _columns("delta", l + 1, delta_next, m)
+    deltas = _columns(entries, "delta", l + 1, delta_next, m)
 
     def neuron_rhs(j: int, s: int) -> Expr:
-        return add(*[mul(_weight("W", l + 1, W_next, k, j), delta)
+        return add(*[mul(_weight(entries, "W", l + 1, W_next, k, j), delta)
                      for k, delta in enumerate(deltas[s])])
 
     return Quantity(f"grad_a{l}", "grad_a", l, "backward", matrix,
@@ -302,7 +305,7 @@ def _batch_note(step: Step, what: str) -> str | None:
     return f"the {'mean' if step.network.batch_reduction == 'mean' else 'sum'} over the batch of {what}"
 
 
-def _grad_W(step: Step, l: int) -> Quantity:
+def _grad_W(step: Step, l: int, entries: EntrySymbols) -> Quantity:
     backward, m = step.backward_of(l), step.batch_size
     delta, grad_W, a_prev = backward.delta, backward.grad_W, step.activation(l - 1)
     product = matmul(sym("delta", l, delta), transpose(sym("a", l - 1, a_prev)))
@@ -311,19 +314,20 @@ def _grad_W(step: Step, l: int) -> Quantity:
     each = "aᵀ δ" if step.network.weights_layout == "in_out" else "δ aᵀ"
     note = _batch_note(step, f"each sample's {each}")
     matrix = Equation(sym("grad_W", l, grad_W), rhs, sym("grad_W", l, grad_W).value, note)
-    deltas, inputs = _columns("delta", l, delta, m), _columns("a", l - 1, a_prev, m)
+    deltas = _columns(entries, "delta", l, delta, m)
+    inputs = _columns(entries, "a", l - 1, a_prev, m)
     cols = grad_W.shape[1]
 
     def build(k: int) -> Equation:  # row by row
         j, i = divmod(k, cols)
         terms: list[Expr] = [mul(deltas[s][j], inputs[s][i]) for s in range(m)]
-        return Equation(_weight("grad_W", l, grad_W, j, i), _over_batch(factor, terms),
+        return Equation(_weight(entries, "grad_W", l, grad_W, j, i), _over_batch(factor, terms),
                         grad_W.item(j, i))
 
     return Quantity(f"grad_W{l}", "grad_W", l, "backward", matrix, Equations(grad_W.size, build))
 
 
-def _grad_b(step: Step, l: int) -> Quantity:
+def _grad_b(step: Step, l: int, entries: EntrySymbols) -> Quantity:
     backward, m = step.backward_of(l), step.batch_size
     delta, grad_b = backward.delta, backward.grad_b
     rhs: Expr = sym("delta", l, delta)
@@ -335,7 +339,7 @@ def _grad_b(step: Step, l: int) -> Quantity:
 
     def build(j: int) -> Equation:
         terms: list[Expr] = [_entry("delta", l, delta, j, s, m) for s in range(m)]
-        return Equation(_bias("grad_b", l, grad_b, j), _over_batch(factor, terms),
+        return Equation(_bias(entries, "grad_b", l, grad_b, j), _over_batch(factor, terms),
                         float(grad_b[j, 0]))
 
     return Quantity(f"grad_b{l}", "grad_b", l, "backward", matrix,

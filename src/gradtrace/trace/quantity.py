@@ -97,3 +97,28 @@ class Quantity:
     phase: Phase
     matrix: Equation
     neuron: Sequence[Equation]  # a tuple, or Equations built on first use
+
+
+class EntrySymbols:
+    """Each entry's symbol built once a step and shared by every equation that shows it.
+
+    W1[3,7] is in z1[3]'s sum, in δ's back-propagated sums and in W1'[3,7]: one Sym, which the JSON
+    writers also encode once. Keyed by the array itself (momentum's v before and after share a
+    name), so an entry is always its own array's value.
+    """
+
+    __slots__ = ("_arrays", "_symbols")
+
+    def __init__(self) -> None:
+        self._symbols: dict[tuple[str, int | None, int, int, int, int], Sym] = {}
+        self._arrays: dict[int, Array] = {}  # held, so that no id is reused while keyed
+
+    def get(self, kind: str, layer: int | None, array: Array, row: int, col: int,
+            index: tuple[int, ...]) -> Sym:
+        """``Sym(kind, layer, array[row, col], index)``, the same object on every call."""
+        key = (kind, layer, id(array), row, col, len(index))
+        symbol = self._symbols.get(key)
+        if symbol is None:
+            symbol = self._symbols[key] = Sym(kind, layer, array.item(row, col), index)
+            self._arrays[id(array)] = array
+        return symbol
