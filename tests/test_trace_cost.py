@@ -115,3 +115,17 @@ def test_the_text_writer_escapes_and_refuses_as_json_does() -> None:
     for bad in (float("nan"), float("inf")):
         with pytest.raises(ValueError, match="not JSON compliant"):
             jsontext.inline_symbol(Sym("a", 1, bad, (1,)))
+
+
+def test_fast_constructors_keep_frozen_dataclasses() -> None:
+    import dataclasses
+
+    node = Sym("W", 1, 0.5, (1, 2))
+    assert node == Sym("W", 1, 0.5, (1, 2)) and hash(node) == hash(Sym("W", 1, 0.5, (1, 2)))
+    assert repr(node) == "Sym(kind='W', layer=1, value=0.5, index=(1, 2))"
+    assert dataclasses.replace(node, index=(2, 1)) == Sym("W", 1, 0.5, (2, 1))
+    equation = Equation(node, mul(node, node), 0.25)
+    assert equation.note is None and equation == Equation(node, mul(node, node), 0.25)
+    for frozen, field in ((node, "kind"), (equation, "value"), (mul(node), "op")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(frozen, field, None)
