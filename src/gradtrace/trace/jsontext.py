@@ -48,18 +48,23 @@ def with_raw(head: dict[str, Any], raw: dict[str, str]) -> str:
     return f"{text[:-1]}{',' if head and raw else ''}{tail}}}"
 
 
+def number(value: float) -> str:
+    """A float as json writes it (float.__repr__); NaN and ∞ raise json's own ValueError."""
+    return float.__repr__(value) if math.isfinite(value) else dumps(value)
+
+
 def inline_symbol(node: Sym) -> str:
     """``/1``'s symbol, its value inline: ``dumps(to_json(node))``, without the dict."""
     value = node.value
     if not isinstance(value, float):
         return dumps(to_json(node))
-    number = repr(value) if math.isfinite(value) else dumps(value)  # dumps: json's own error
+    written = number(value)
     layer = "null" if node.layer is None else node.layer
     index = node.index
     if index is None:
-        return f'{{"sym":{string(node.kind)},"layer":{layer},"value":{number}}}'
+        return f'{{"sym":{string(node.kind)},"layer":{layer},"value":{written}}}'
     where = f"{index[0]},{index[1]}" if len(index) == 2 else ",".join(map(str, index))
-    return f'{{"sym":{string(node.kind)},"layer":{layer},"value":{number},"index":[{where}]}}'
+    return f'{{"sym":{string(node.kind)},"layer":{layer},"value":{written},"index":[{where}]}}'
 
 
 class ExplanationWriter:
@@ -86,8 +91,9 @@ class ExplanationWriter:
             if written is None:
                 written = self._written[id(node)] = dumps(to_json(node))
             return written
-        expr = self.expr
-        args = ",".join([expr(arg) for arg in node.args])
+        expr, written_before = self.expr, self._written.get
+        # most arguments are shared symbols written before: their text without a call
+        args = ",".join([written_before(id(arg)) or expr(arg) for arg in node.args])
         fn = "" if node.fn is None else f',"fn":{string(node.fn)}'
         return f'{{"op":{string(node.op)},"args":[{args}]{fn}}}'
 
@@ -97,7 +103,7 @@ class ExplanationWriter:
         text = f'{{"lhs":{lhs},"rhs":{rhs}'
         value = equation.value
         if self._same_value is None or not self._same_value(value, equation.lhs.value):
-            text += f',"value":{dumps(value) if isinstance(value, float) else value_text(value)}'
+            text += f',"value":{number(value) if isinstance(value, float) else value_text(value)}'
         if equation.note:
             text += f',"note":{string(equation.note)}'
         return text + "}"
