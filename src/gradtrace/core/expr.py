@@ -78,7 +78,7 @@ def freeze(value: NDArray[np.floating] | float) -> Value:
         return float(array)
     if array.ndim == 1:
         array = array[:, None]
-    return tuple(tuple(float(v) for v in row) for row in array)
+    return tuple(map(tuple, array.tolist()))  # tolist: Python floats, made in C
 
 
 def sym(kind: str, layer: int | None, value: NDArray[np.floating] | float,
