@@ -129,3 +129,16 @@ def test_fast_constructors_keep_frozen_dataclasses() -> None:
     for frozen, field in ((node, "kind"), (equation, "value"), (mul(node), "op")):
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(frozen, field, None)
+
+
+def test_the_json_writer_keeps_no_equation_it_built() -> None:
+    trace = trace_spec(load_spec("xor"), 1)
+    dumps(trace, version=2)
+    lazy = [q.neuron for q in trace.steps[0].quantities() if isinstance(q.neuron, Equations)]
+    assert lazy and all(equations.built == 0 for equations in lazy)
+    assert dumps(trace, version=2) == json.dumps(to_dict(trace, version=2), separators=(",", ":"))
+    assert all(equations.built == len(equations) for equations in lazy)  # to_dict keeps them
+    equations, calls = _counting(3)
+    assert [e.value for e in equations.unkept()] == [0.0, 1.0, 2.0] and equations.built == 0
+    equations[1]
+    assert list(equations.unkept())[1] is equations[1] and calls == [0, 1, 2, 1, 0, 2]

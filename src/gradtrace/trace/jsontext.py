@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gradtrace.trace.expr import Expr, Num, Sym, Value, to_json
-from gradtrace.trace.quantity import Equation, Quantity
+from gradtrace.trace.quantity import Equation, Equations, Quantity
 
 Symbol = Callable[[Sym], str]
 SameValue = Callable[[Value, Value], bool]
@@ -74,12 +74,16 @@ class ExplanationWriter:
         self._symbol = symbol
         # /2 leaves out an equation's value where same_value(it, its lhs's); /1 writes every one
         self._same_value = same_value
-        self._written: dict[int, str] = {}  # id(Sym) -> its text; the quantities outlive this
+        # id(Sym) -> its text. Equations read unkept are freed as written: each node written
+        # is held here, so that no id is reused while this writer lives.
+        self._written: dict[int, str] = {}
+        self._held: list[Expr] = []
 
     def sym(self, node: Sym) -> str:
         written = self._written.get(id(node))
         if written is None:
             written = self._written[id(node)] = self._symbol(node)
+            self._held.append(node)
         return written
 
     def expr(self, node: Expr) -> str:
@@ -90,6 +94,7 @@ class ExplanationWriter:
             written = self._written.get(id(node))
             if written is None:
                 written = self._written[id(node)] = dumps(to_json(node))
+                self._held.append(node)
             return written
         expr, written_before = self.expr, self._written.get
         # most arguments are shared symbols written before: their text without a call
@@ -111,7 +116,9 @@ class ExplanationWriter:
     def quantity(self, quantity: Quantity) -> str:
         equation = self.equation
         matrix = equation(quantity.matrix)  # first: /2's table meets each whole matrix here
-        neuron = ",".join([equation(e) for e in quantity.neuron])
+        equations = quantity.neuron
+        each = equations.unkept() if isinstance(equations, Equations) else equations
+        neuron = ",".join([equation(e) for e in each])
         layer = "null" if quantity.layer is None else str(quantity.layer)
         return (f'{{"key":{string(quantity.key)},"kind":{string(quantity.kind)},'
                 f'"layer":{layer},"phase":{string(quantity.phase)},'

@@ -82,6 +82,13 @@ class Equations(Sequence[Equation]):
     def __iter__(self) -> Iterator[Equation]:
         return (self._at(k) for k in range(len(self._built)))
 
+    def unkept(self) -> Iterator[Equation]:
+        """Each equation, those not built yet built for this pass only (the JSON writer reads
+        each once: at the cap, ~40,000 expression nodes it need not hold)."""
+        build = self._build
+        return (build(k) if equation is None else equation
+                for k, equation in enumerate(self._built))
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence) or isinstance(other, str):
             return NotImplemented
