@@ -53,7 +53,8 @@ def schema(version: int = 1) -> dict[str, Any]:
 
 
 def _matrix(array: Array) -> list[list[float]]:
-    return [[float(v) for v in row] for row in np.asarray(array)]
+    result: list[list[float]] = np.asarray(array, dtype=np.float64).tolist()  # floats made in C
+    return result
 
 
 def network_to_dict(network: NetworkInfo) -> dict[str, Any]:

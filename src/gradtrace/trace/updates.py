@@ -65,8 +65,10 @@ def update_quantities(step: Step, l: int, parameter: str, frozen_note: str | Non
     eta = sym("eta", None, step.learning_rate)
     decay = info.get("weight_decay")
 
+    grad_kind = f"grad_{parameter}"
+
     def gradient(get: Getter, times: Callable[..., Expr]) -> Expr:
-        g: Expr = get(f"grad_{parameter}", grad)
+        g: Expr = get(grad_kind, grad)
         return add(g, mul(sym("lambda", None, decay), get(parameter, old))) if decay else g
 
     decay_note = f"with L2 weight decay λ = {decay:g}: g = ∂C/∂{parameter} + λ{parameter}" if decay else None
