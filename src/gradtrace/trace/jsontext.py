@@ -53,6 +53,11 @@ def number(value: float) -> str:
     return float.__repr__(value) if math.isfinite(value) else dumps(value)
 
 
+def index_text(index: tuple[int, ...]) -> str:
+    """An entry's index as the inside of a JSON list: ``3,7``."""
+    return f"{index[0]},{index[1]}" if len(index) == 2 else ",".join(map(str, index))
+
+
 def inline_symbol(node: Sym) -> str:
     """``/1``'s symbol, its value inline: ``dumps(to_json(node))``, without the dict."""
     value = node.value
@@ -63,8 +68,8 @@ def inline_symbol(node: Sym) -> str:
     index = node.index
     if index is None:
         return f'{{"sym":{string(node.kind)},"layer":{layer},"value":{written}}}'
-    where = f"{index[0]},{index[1]}" if len(index) == 2 else ",".join(map(str, index))
-    return f'{{"sym":{string(node.kind)},"layer":{layer},"value":{written},"index":[{where}]}}'
+    return (f'{{"sym":{string(node.kind)},"layer":{layer},"value":{written},'
+            f'"index":[{index_text(index)}]}}')
 
 
 class ExplanationWriter:
