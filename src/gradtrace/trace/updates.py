@@ -30,19 +30,17 @@ def _quantity(entries: EntrySymbols, l: int, parameter: str, kind: str, key: str
     def matrix_get(kind_: str, array: Array) -> Sym:
         return sym(kind_, l, array)
 
-    def entry_get(j: int, i: int) -> Getter:
-        def get(kind_: str, array: Array) -> Sym:
-            index = (j + 1, i + 1) if parameter == "W" else (j + 1,)
-            return entries.get(kind_, l, array, j, i, index)
-        return get
-
     lhs = sym(kind, l, value)
     matrix = Equation(lhs, None if build is None else build(matrix_get, hadamard), lhs.value, note)
     cols = value.shape[1]
 
     def entry(k: int) -> Equation:  # row by row; the note once, on the first entry
         j, i = divmod(k, cols)
-        get = entry_get(j, i)
+        index = (j + 1, i + 1) if parameter == "W" else (j + 1,)
+
+        def get(kind_: str, array: Array) -> Sym:
+            return entries.get(kind_, l, array, j, i, index)
+
         return Equation(get(kind, value), None if build is None else build(get, mul),
                         value.item(j, i), note if k == 0 else None)
 
