@@ -22,7 +22,12 @@ OPERATORS = (
 )
 
 
-@dataclass(frozen=True)
+# Sym and Op are made by the tens of thousands at the trace cap: their __init__ writes the fields
+# straight into the instance dict, half the time of a frozen dataclass's object.__setattr__ calls.
+# Still frozen (assignment raises), compared, hashed and printed as dataclasses.
+
+
+@dataclass(frozen=True, init=False)
 class Sym:
     """A named quantity or one entry of it; ``index`` is 1-based (row,) or (row, col)."""
 
@@ -30,6 +35,14 @@ class Sym:
     layer: int | None
     value: Value
     index: tuple[int, ...] | None = None
+
+    def __init__(self, kind: str, layer: int | None, value: Value,
+                 index: tuple[int, ...] | None = None) -> None:
+        fields = self.__dict__
+        fields["kind"] = kind
+        fields["layer"] = layer
+        fields["value"] = value
+        fields["index"] = index
 
 
 @dataclass(frozen=True)
@@ -40,13 +53,19 @@ class Num:
     text: str | None = None  # how to write it, e.g. "1/4"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Op:
     """An operator applied to arguments; ``fn`` names the function for "call" ("σ", "tanh", ...)."""
 
     op: str
     args: tuple[Expr, ...]
     fn: str | None = None
+
+    def __init__(self, op: str, args: tuple[Expr, ...], fn: str | None = None) -> None:
+        fields = self.__dict__
+        fields["op"] = op
+        fields["args"] = args
+        fields["fn"] = fn
 
 
 Expr = Sym | Num | Op
@@ -59,7 +78,7 @@ def freeze(value: NDArray[np.floating] | float) -> Value:
         return float(array)
     if array.ndim == 1:
         array = array[:, None]
-    return tuple(tuple(float(v) for v in row) for row in array)
+    return tuple(map(tuple, array.tolist()))  # tolist: Python floats, made in C
 
 
 def sym(kind: str, layer: int | None, value: NDArray[np.floating] | float,

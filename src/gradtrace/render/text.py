@@ -237,7 +237,8 @@ def _one_cell_each(text: str) -> bool:
     none is wide or combining (tests/test_startup.py checks this against rich's own table)."""
     if text.isascii():
         return text.isprintable()
-    return all(_one_cell(character) for character in text)
+    # each distinct character once: a 40-column matrix line repeats a few dozen characters
+    return all(_one_cell(character) for character in set(text))
 
 
 def _one_cell(character: str) -> bool:

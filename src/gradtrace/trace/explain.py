@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from gradtrace.trace import formulas as f
 from gradtrace.trace.bulk import collector_paused
 from gradtrace.trace.expr import (
@@ -30,7 +28,7 @@ from gradtrace.trace.expr import (
     sym,
     transpose,
 )
-from gradtrace.trace.quantity import Array, Equation, Quantity
+from gradtrace.trace.quantity import Array, EntrySymbols, Equation, Equations, Quantity
 from gradtrace.trace.updates import update_quantities
 
 if TYPE_CHECKING:  # reads a Step; model.py imports this module, so only for types
@@ -45,19 +43,21 @@ def explain_step(step: Step) -> tuple[Quantity, ...]:
 
 def _explain(step: Step) -> tuple[Quantity, ...]:
     L = len(step.network.layers)
+    entries = EntrySymbols()  # W1[3,7] is in z1[3], in ∂C/∂a0's sums and in W1'[3,7]: one Sym
     quantities = [_input(step)]
     for l in range(1, L + 1):
-        quantities += [_z(step, l), _a(step, l)]
+        quantities += [_z(step, l, entries), _a(step, l)]
     quantities.append(_cost(step))
     if step.backward_of(L).grad_a is not None:
         quantities.append(_grad_a(step))
     for l in range(L, 0, -1):
         if l < L:  # where hand work most often goes wrong: its own line before δ_l
-            quantities.append(_hidden_grad_a(step, l))
-        quantities += [_delta(step, l), _grad_W(step, l), _grad_b(step, l)]
+            quantities.append(_hidden_grad_a(step, l, entries))
+        quantities += [_delta(step, l), _grad_W(step, l, entries), _grad_b(step, l, entries)]
     for l in range(1, L + 1):
         for parameter in ("W", "b"):
-            quantities += update_quantities(step, l, parameter, _frozen_note(step, l, parameter))
+            quantities += update_quantities(step, l, parameter, _frozen_note(step, l, parameter),
+                                            entries)
     if step.network.delta_convention == "error":
         return _error_view(step, quantities)
     return tuple(quantities)
@@ -74,18 +74,19 @@ def _entry(kind: str, layer: int | None, matrix: Array, row: int, col: int, m: i
     return Sym(kind, layer, matrix.item(row, col), index)
 
 
-def _columns(kind: str, layer: int | None, matrix: Array, m: int) -> list[list[Sym]]:
+def _columns(entries: EntrySymbols, kind: str, layer: int | None, matrix: Array,
+             m: int) -> list[list[Sym]]:
     """Every entry of a (units, batch) matrix, by sample then unit: [s][row]."""
-    return [[_entry(kind, layer, matrix, row, s, m) for row in range(matrix.shape[0])]
-            for s in range(matrix.shape[1])]
+    return [[entries.get(kind, layer, matrix, row, s, (row + 1,) if m == 1 else (row + 1, s + 1))
+             for row in range(matrix.shape[0])] for s in range(matrix.shape[1])]
 
 
-def _weight(kind: str, layer: int, W: Array, row: int, col: int) -> Sym:
-    return Sym(kind, layer, W.item(row, col), (row + 1, col + 1))
+def _weight(entries: EntrySymbols, kind: str, layer: int, W: Array, row: int, col: int) -> Sym:
+    return entries.get(kind, layer, W, row, col, (row + 1, col + 1))
 
 
-def _bias(kind: str, layer: int, b: Array, row: int) -> Sym:
-    return Sym(kind, layer, b.item(row, 0), (row + 1,))
+def _bias(entries: EntrySymbols, kind: str, layer: int, b: Array, row: int) -> Sym:
+    return entries.get(kind, layer, b, row, 0, (row + 1,))
 
 
 def _sample_line(step: Step) -> str:
@@ -100,11 +101,15 @@ def _cells(matrix: Array) -> list[tuple[int, int]]:
 
 
 def _per_entry(kind: str, layer: int | None, value: Array, m: int,
-               rhs: Callable[[int, int], Expr]) -> tuple[Equation, ...]:
-    return tuple(
-        Equation(_entry(kind, layer, value, r, c, m), rhs(r, c), value.item(r, c))
-        for r, c in _cells(value)
-    )
+               rhs: Callable[[int, int], Expr]) -> Equations:
+    """One equation per entry, in ``_cells`` order, each built when first read."""
+    rows = value.shape[0]
+
+    def build(k: int) -> Equation:
+        r, c = k % rows, k // rows
+        return Equation(_entry(kind, layer, value, r, c, m), rhs(r, c), value.item(r, c))
+
+    return Equations(value.size, build)
 
 
 # ---- forward ---------------------------------------------------------------------------------
@@ -120,7 +125,7 @@ def _input(step: Step) -> Quantity:
     return Quantity("a0", "a", 0, "forward", matrix, neuron)
 
 
-def _z(step: Step, l: int) -> Quantity:
+def _z(step: Step, l: int, entries: EntrySymbols) -> Quantity:
     record, update = step.forward_of(l), step.update_of(l)
     a_prev, W, b, z = step.activation(l - 1), update.W_old, update.b_old, record.z
     m = step.batch_size
@@ -130,11 +135,11 @@ def _z(step: Step, l: int) -> Quantity:
         sym("z", l, z).value, note,
     )
 
-    inputs = _columns("a", l - 1, a_prev, m)  # a_{l-1}[i, s] is in every unit's sum: built once
+    inputs = _columns(entries, "a", l - 1, a_prev, m)  # a_{l-1}[i, s] is in every unit's sum: built once
 
     def neuron_rhs(j: int, s: int) -> Expr:
-        products = [mul(_weight("W", l, W, j, i), a) for i, a in enumerate(inputs[s])]
-        return add(*products, _bias("b", l, b, j))
+        products = [mul(_weight(entries, "W", l, W, j, i), a) for i, a in enumerate(inputs[s])]
+        return add(*products, _bias(entries, "b", l, b, j))
 
     return Quantity(f"z{l}", "z", l, "forward", matrix, _per_entry("z", l, z, m, neuron_rhs))
 
@@ -207,7 +212,7 @@ def hidden_grad_a(step: Step, l: int) -> Array:
     return result
 
 
-def _hidden_grad_a(step: Step, l: int) -> Quantity:
+def _hidden_grad_a(step: Step, l: int, entries: EntrySymbols) -> Quantity:
     m = step.batch_size
     W_next, delta_next = step.update_of(l + 1).W_old, step.backward_of(l + 1).delta
     grad_a = hidden_grad_a(step, l)
@@ -215,10 +220,10 @@ def _hidden_grad_a(step: Step, l: int) -> Quantity:
     note = f"each unit's share of the error of layer {l + 1}, through W{l + 1} from before the update"
     matrix = Equation(sym("grad_a", l, grad_a), rhs, sym("grad_a", l, grad_a).value, note)
 
-    deltas = _columns("delta", l + 1, delta_next, m)
+    deltas = _columns(entries, "delta", l + 1, delta_next, m)
 
     def neuron_rhs(j: int, s: int) -> Expr:
-        return add(*[mul(_weight("W", l + 1, W_next, k, j), delta)
+        return add(*[mul(_weight(entries, "W", l + 1, W_next, k, j), delta)
                      for k, delta in enumerate(deltas[s])])
 
     return Quantity(f"grad_a{l}", "grad_a", l, "backward", matrix,
@@ -288,9 +293,8 @@ def _output_delta(step: Step) -> Quantity:
                     _per_entry("delta", L, delta, m, neuron_rhs))
 
 
-def _over_batch(step: Step, terms: list[Expr]) -> Expr:
+def _over_batch(factor: list[Expr], terms: list[Expr]) -> Expr:
     """Σ_s of per-sample terms, times 1/m for the batch mean: (1/m)(t1 + t2), t1 + t2, or t1."""
-    factor = f.batch_factor(step.batch_size, step.network.batch_reduction)
     summed = terms[0] if len(terms) == 1 else add(*terms)
     return mul(*factor, summed) if factor else summed
 
@@ -301,7 +305,7 @@ def _batch_note(step: Step, what: str) -> str | None:
     return f"the {'mean' if step.network.batch_reduction == 'mean' else 'sum'} over the batch of {what}"
 
 
-def _grad_W(step: Step, l: int) -> Quantity:
+def _grad_W(step: Step, l: int, entries: EntrySymbols) -> Quantity:
     backward, m = step.backward_of(l), step.batch_size
     delta, grad_W, a_prev = backward.delta, backward.grad_W, step.activation(l - 1)
     product = matmul(sym("delta", l, delta), transpose(sym("a", l - 1, a_prev)))
@@ -310,30 +314,36 @@ def _grad_W(step: Step, l: int) -> Quantity:
     each = "aᵀ δ" if step.network.weights_layout == "in_out" else "δ aᵀ"
     note = _batch_note(step, f"each sample's {each}")
     matrix = Equation(sym("grad_W", l, grad_W), rhs, sym("grad_W", l, grad_W).value, note)
-    neuron = []
-    deltas, inputs = _columns("delta", l, delta, m), _columns("a", l - 1, a_prev, m)
-    for j, i in np.ndindex(grad_W.shape):
+    deltas = _columns(entries, "delta", l, delta, m)
+    inputs = _columns(entries, "a", l - 1, a_prev, m)
+    cols = grad_W.shape[1]
+
+    def build(k: int) -> Equation:  # row by row
+        j, i = divmod(k, cols)
         terms: list[Expr] = [mul(deltas[s][j], inputs[s][i]) for s in range(m)]
-        entry_rhs = _over_batch(step, terms)
-        neuron.append(Equation(_weight("grad_W", l, grad_W, j, i), entry_rhs, grad_W.item(j, i)))
-    return Quantity(f"grad_W{l}", "grad_W", l, "backward", matrix, tuple(neuron))
+        return Equation(_weight(entries, "grad_W", l, grad_W, j, i), _over_batch(factor, terms),
+                        grad_W.item(j, i))
+
+    return Quantity(f"grad_W{l}", "grad_W", l, "backward", matrix, Equations(grad_W.size, build))
 
 
-def _grad_b(step: Step, l: int) -> Quantity:
+def _grad_b(step: Step, l: int, entries: EntrySymbols) -> Quantity:
     backward, m = step.backward_of(l), step.batch_size
     delta, grad_b = backward.delta, backward.grad_b
     rhs: Expr = sym("delta", l, delta)
+    factor = f.batch_factor(m, step.network.batch_reduction)
     if m > 1:
-        factor = f.batch_factor(m, step.network.batch_reduction)
         rhs = mul(*factor, call("Σ_s", rhs)) if factor else call("Σ_s", rhs)
     note = _batch_note(step, f"δ (its samples are the {_sample_line(step)}s)")
     matrix = Equation(sym("grad_b", l, grad_b), rhs, sym("grad_b", l, grad_b).value, note)
-    neuron = []
-    for j in range(grad_b.shape[0]):
+
+    def build(j: int) -> Equation:
         terms: list[Expr] = [_entry("delta", l, delta, j, s, m) for s in range(m)]
-        entry_rhs = _over_batch(step, terms)
-        neuron.append(Equation(_bias("grad_b", l, grad_b, j), entry_rhs, float(grad_b[j, 0])))
-    return Quantity(f"grad_b{l}", "grad_b", l, "backward", matrix, tuple(neuron))
+        return Equation(_bias(entries, "grad_b", l, grad_b, j), _over_batch(factor, terms),
+                        float(grad_b[j, 0]))
+
+    return Quantity(f"grad_b{l}", "grad_b", l, "backward", matrix,
+                    Equations(grad_b.shape[0], build))
 
 
 # ---- update ----------------------------------------------------------------------------------
@@ -415,7 +425,8 @@ def _error_quantity(quantity: Quantity, output_layer: int) -> Quantity:
     if quantity.kind == "grad_a" and quantity.layer == output_layer:
         note = "how far each output is from its target, −∂C/∂a (T − O for half the squared error)"
     matrix = _error_equation(quantity.matrix, kind, note)
-    neuron = tuple(_error_equation(e, kind, None) for e in quantity.neuron)
+    given = quantity.neuron
+    neuron = Equations(len(given), lambda k: _error_equation(given[k], kind, None))
     return Quantity(quantity.key, kind or quantity.kind, quantity.layer, quantity.phase, matrix,
                     neuron)
 
@@ -433,9 +444,11 @@ def _error_update(step: Step, update: Quantity, gradient: Quantity) -> Quantity:
 
     note = "the error convention's rule: θ' = θ + η Err O (the same numbers as θ − η ∂C/∂θ)"
     matrix = rule(update.matrix, gradient.matrix)
+    updates, gradients = update.neuron, gradient.neuron
+    assert len(updates) == len(gradients)
     return Quantity(update.key, update.kind, update.layer, update.phase,
                     Equation(matrix.lhs, matrix.rhs, matrix.value, note),
-                    tuple(rule(e, g) for e, g in zip(update.neuron, gradient.neuron, strict=True)))
+                    Equations(len(updates), lambda k: rule(updates[k], gradients[k])))
 
 
 def _error_view(step: Step, quantities: list[Quantity]) -> tuple[Quantity, ...]:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from gradtrace.errors import GradtraceError
-from gradtrace.trace import expr, refs
+from gradtrace.trace import expr, jsontext, refs
 from gradtrace.trace.bulk import collector_paused
 from gradtrace.trace.model import (
     Array,
@@ -53,7 +53,8 @@ def schema(version: int = 1) -> dict[str, Any]:
 
 
 def _matrix(array: Array) -> list[list[float]]:
-    return [[float(v) for v in row] for row in np.asarray(array)]
+    result: list[list[float]] = np.asarray(array, dtype=np.float64).tolist()  # floats made in C
+    return result
 
 
 def network_to_dict(network: NetworkInfo) -> dict[str, Any]:
@@ -174,11 +175,27 @@ def dumps(trace: Trace, explanation: bool = True, indent: int | None = None, ver
     Python's json module indents in pure Python (1.8 s there) but writes compact text in C.
     ``/2`` is always compact (its size is the point).
     """
+    if version == 1 and indent is not None:
+        with collector_paused():
+            data = to_dict(trace, explanation, version)
+        return json.dumps(data, indent=indent, allow_nan=False)
     with collector_paused():
-        data = to_dict(trace, explanation, version)
-    if version >= 2 or indent is None:
-        return json.dumps(data, separators=(",", ":"), allow_nan=False)
-    return json.dumps(data, indent=indent, allow_nan=False)
+        head = to_dict(Trace(trace.network, (), trace.name, trace.rounding), version=version)
+        del head["steps"]  # last: the steps follow as text
+        steps = ",".join([_step_text(step, explanation, version) for step in trace.steps])
+    return jsontext.with_raw(head, {"steps": f"[{steps}]"})
+
+
+def _step_text(step: Step, explanation: bool, version: int) -> str:
+    """``step_to_dict`` as compact JSON text, its explanation written straight to text."""
+    records = step_to_dict(step, explanation=False, version=version)
+    if not explanation:
+        return jsontext.dumps(records)
+    if version >= 2:
+        text, values = refs.explanation_text(step.quantities())
+        return jsontext.with_raw(records, {"explanation": text, "values": jsontext.dumps(values)})
+    writer = jsontext.ExplanationWriter(jsontext.inline_symbol)
+    return jsontext.with_raw(records, {"explanation": jsontext.explanation(step.quantities(), writer)})
 
 
 def from_dict(data: dict[str, Any]) -> Trace:

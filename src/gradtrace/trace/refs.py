@@ -20,6 +20,7 @@ import math
 from typing import Any
 
 from gradtrace.trace import expr as ex
+from gradtrace.trace import jsontext
 from gradtrace.trace.expr import Expr, Num, Op, Sym, Value
 from gradtrace.trace.quantity import Equation, Quantity
 
@@ -32,8 +33,9 @@ def _same(a: float, b: float) -> bool:
 
 
 def _same_value(a: Value, b: Value) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        return isinstance(a, float) and isinstance(b, float) and _same(a, b)
+    if isinstance(a, float) or isinstance(b, float):  # ~10,000 a step at the cap: _same inline
+        return isinstance(a, float) and isinstance(b, float) and a == b and (
+            a != 0.0 or math.copysign(1.0, a) == math.copysign(1.0, b))
     return len(a) == len(b) and all(
         len(p) == len(q) and all(_same(x, y) for x, y in zip(p, q, strict=True))
         for p, q in zip(a, b, strict=True))
@@ -102,6 +104,16 @@ class ValueTable:
             return {"ref": ref, "index": list(index)}
         return ex.to_json(node)  # an entry of no known matrix: its value inline
 
+    def symbol_text(self, node: Sym) -> str:
+        """``sym(node)`` as JSON text (trace/jsontext.py)."""
+        index = node.index
+        if index is None:
+            return f'{{"ref":{self._whole_ref(node)}}}'
+        ref = self._entry_ref(node, index)
+        if ref is not None:
+            return f'{{"ref":{ref},"index":[{jsontext.index_text(index)}]}}'
+        return jsontext.inline_symbol(node)
+
     def expr(self, node: Expr) -> dict[str, Any]:
         if isinstance(node, Sym):
             return self.sym(node)
@@ -137,6 +149,13 @@ def explanation_to_json(quantities: tuple[Quantity, ...]) -> tuple[list[dict[str
     table = ValueTable()
     explanation = [table.quantity(q) for q in quantities]
     return explanation, table.values
+
+
+def explanation_text(quantities: tuple[Quantity, ...]) -> tuple[str, list[dict[str, Any]]]:
+    """``explanation_to_json`` with the explanation as its compact JSON text."""
+    table = ValueTable()
+    writer = jsontext.ExplanationWriter(table.symbol_text, _same_value)
+    return jsontext.explanation(quantities, writer), table.values
 
 
 class _Reader:
