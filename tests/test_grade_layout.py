@@ -176,6 +176,7 @@ def test_an_x_w_spec_graded_in_the_column_view_as_the_page_prints_it(client: Any
     as_printed = client.post("/api/grade", json={"spec": spec, "answers": answers})
     entry = next(e for e in as_printed.json()["entries"] if e["key"] == "W1_new")
     assert entry["status"] == "wrong"  # in the X·W view these rows are turned round
+    assert entry["note"] == "W1_new:transpose"
 
 
 @pytest.mark.parametrize("name", ["hankamber", "nnfs", "postnetwork", "cs231n"])

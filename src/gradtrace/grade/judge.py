@@ -236,6 +236,12 @@ def _diagnose(given: Given, net: Network, sources: tuple[tuple[str, _Frozen], ..
     if not engine.recomputable(key) or (key.endswith("_new") and not net.sgd):
         return (Mistake(engine.UNKNOWN, _SLIP.format(key=key), "none"),)
     found: dict[tuple[str, str], Mistake] = {}
+    truth = sources[0][1].values.get(key)
+    if given.transposed and truth is not None and matches_transposed(given, truth.T):
+        # the right matrix written the other way round: rows for columns, whatever the quantity
+        words = f"the right {key} written the other way round, its rows as columns"
+        found[("transpose", words)] = Mistake(
+            "transpose", engine.explain("transpose", words, key, net), "true")
     for source, values in sources:
         for variant in values.variants(key, net):
             if variant.mistake is None or (variant.mistake, variant.words) in found:
