@@ -56,8 +56,30 @@ def test_markdown_sheet_links_a_drawing_of_each_variant(tmp_path: Path) -> None:
 def test_html_sheet_inlines_the_drawing(tmp_path: Path) -> None:
     _run("exercise", "--seed", "3", "-f", "html", "-o", str(tmp_path / "s.html"))
     page = (tmp_path / "s.html").read_text(encoding="utf-8")
-    assert page.count("<svg") == 1 and '<figure class="network">' in page
+    assert page.count("<svg") == 1 and '<figure class="diagram network">' in page
     assert [p.name for p in tmp_path.iterdir()] == ["s.html"]  # nothing beside it
+
+
+@pytest.mark.browser
+def test_html_sheet_on_a_phone_scrolls_a_legible_drawing(tmp_path: Path) -> None:
+    """At 390 px the drawing keeps the handout's legible width and scrolls, not shrinks."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip("needs Debian's chromium at /usr/bin/chromium")
+    _run("exercise", "--seed", "3", "-f", "html", "-o", str(tmp_path / "s.html"))
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 390, "height": 800})
+        page.goto((tmp_path / "s.html").as_uri())
+        width = page.evaluate("document.querySelector('figure.diagram svg')"
+                              ".getBoundingClientRect().width")
+        scrolls = page.evaluate("(() => { const f = document.querySelector('figure.diagram');"
+                                " return f.scrollWidth > f.clientWidth; })()")
+        page_scrolls = page.evaluate("document.documentElement.scrollWidth > innerWidth")
+        browser.close()
+    assert width >= 500 and scrolls  # 36rem, scrolled inside its figure
+    assert not page_scrolls  # the page itself stays phone-wide
 
 
 def test_latex_sheet_includes_its_pdf_drawing(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from gradtrace.grade import engine
 from gradtrace.grade.keys import exact_value, order_of
 from gradtrace.notation import Naming
 from gradtrace.render import diagram
+from gradtrace.render.html import DIAGRAM_CSS
 from gradtrace.render.latex import escape
 from gradtrace.render.math import MathStyle, render
 from gradtrace.render.wording import conventions, phase_intro
@@ -182,12 +183,12 @@ def html_page(variants: Sequence[Variant], ask: str, decimals: int,
         sections.append(
             f'<section class="exercise"><h1>Exercise {variant.number}</h1>'
             f"<p>{html.escape(_question(variant, ask, decimals))}</p>"
-            f'<figure class="network">{svg}</figure>{givens_html(variant)}'
+            f'<figure class="diagram network">{svg}</figure>{givens_html(variant)}'
             f"<h2>Answers</h2><ol>{answers}</ol></section>")
     return ('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
             "<title>gradtrace exercise</title>\n<style>section.exercise { break-after: page; } "
-            "td, th { border: 1px solid #999; padding: .2rem .5rem; } "
-            "figure.network svg { max-width: 100%; height: auto; }</style>\n</head>\n<body>\n"
+            "td, th { border: 1px solid #999; padding: .2rem .5rem; }" + DIAGRAM_CSS
+            + "</style>\n</head>\n<body>\n"
             + "\n".join(sections) + "\n</body>\n</html>\n")
 
 

@@ -32,7 +32,18 @@ from gradtrace.render.wording import (
 )
 from gradtrace.trace.model import Quantity, Step, Trace
 
-CSS = """
+# A drawn network in any of our HTML pages (handouts, exercise sheets): full width on a screen; on
+# a phone a legible diagram to scroll, not one shrunk to unreadable labels.
+DIAGRAM_CSS = """
+figure.diagram { margin: 1rem 0; text-align: center; }
+figure.diagram svg { max-width: 100%; height: auto; }
+@media screen and (max-width: 40rem) {
+  figure.diagram { overflow-x: auto; }
+  figure.diagram svg { max-width: none; width: 36rem; }
+}
+"""
+
+CSS = DIAGRAM_CSS + """
 :root { color-scheme: light; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; line-height: 1.5;
        color: #1d1d1f; background: #fff; margin: 0; }
@@ -50,13 +61,7 @@ mtd[columnalign="right"] { text-align: right; }
 mtd[columnalign="left"] { text-align: left; }
 .note { border-left: 3px solid #c9d6e8; padding-left: .6rem; color: #444; margin: .3rem 0; }
 .fold { color: #555; font-style: italic; margin: .2rem 0; }
-figure.diagram { margin: 1rem 0; text-align: center; }
-figure.diagram svg { max-width: 100%; height: auto; }
 figcaption { color: #555; font-size: .9rem; }
-@media screen and (max-width: 40rem) {  /* a phone: scroll a legible diagram, don't shrink it */
-  figure.diagram { overflow-x: auto; }
-  figure.diagram svg { max-width: none; width: 36rem; }
-}
 pre.latex { white-space: pre-wrap; font-size: .85rem; }
 @media print {
   main { max-width: none; padding: 0; }
