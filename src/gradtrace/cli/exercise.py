@@ -90,8 +90,8 @@ EXERCISE_HELP = "\n\n".join([
     "The sheet draws the network (a .svg beside a Markdown sheet, a .pdf beside a LaTeX one, "
     "inline in HTML and PDF). --layout, --delta-convention, --batch-reduction, --round and "
     "--notation set the conventions the sheet, the key and the answers files speak (--round N: "
-    "the key rounds every quantity to N decimals before the next uses it, as a calculator does). --format qti writes a QTI "
-    "1.2 package (.zip) for Canvas: one quiz per variant.",
+    "the key rounds every quantity to N decimals before the next uses it, as a calculator "
+    "does). --format qti writes a QTI 1.2 package (.zip) for Canvas: one quiz per variant.",
     "Examples:",
     "  gradtrace exercise --seed 7 -o sheet.md --key key.md",
     "  gradtrace exercise --count 30 -f pdf -o sheets.pdf --answers answers/",
