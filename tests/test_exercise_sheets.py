@@ -120,8 +120,9 @@ def test_generate_keeps_its_numbers_under_every_convention() -> None:
         assert np.array_equal(np.asarray(before["weights"]).T, after["weights"])  # (n_in, n_out)
     same = [trace_spec(parse_spec(d), steps=1).steps[0].forward_of(2).z for d in (plain, row)]
     assert np.array_equal(*same)
-    with pytest.raises(gradtrace.errors.SpecError, match="unknown convention 'round'"):
-        with_conventions(load_spec("seed"), {"round": "3"})
+    # round became a convention (--round); a field that is none is still refused
+    with pytest.raises(gradtrace.errors.SpecError, match="unknown convention 'learning_rate'"):
+        with_conventions(load_spec("seed"), {"learning_rate": "3"})
 
 
 def test_a_refused_convention_names_its_option() -> None:
@@ -153,9 +154,11 @@ def _fill(path: Path, decimals: int, row_view: bool) -> None:
     (["--layout", "in_out"], "weights_layout", "in_out", "z = a W + b"),
     (["--delta-convention", "error"], "delta_convention", "error", "Err = −∂C/∂z"),
     (["--batch-reduction", "sum"], "batch_reduction", "sum", "batch_reduction sum"),
+    (["--round", "4"], "round", 4, "Round every number to 4 decimals before you use it"),
 ])
 def test_each_convention_reaches_sheet_key_and_answers(tmp_path: Path, options: list[str],
-                                                       field: str, value: str, printed: str) -> None:
+                                                       field: str, value: str | int,
+                                                       printed: str) -> None:
     sizes = ["--sizes", "3,2,1"]  # W1 not square: a layout mix-up cannot hide
     _run("exercise", "--seed", "2", *sizes, *options, "-o", str(tmp_path / "s.md"), "--key",
          str(tmp_path / "k.md"), "--answers", str(tmp_path / "answers"))
@@ -268,3 +271,16 @@ def test_error_convention_is_graded_as_the_key_prints_it() -> None:
         (bad,) = [e for e in flipped.entries if e.key == key]
         assert ok.status == "correct"
         assert bad.status == "wrong" and [m.id for m in bad.mistakes] == ["sign"]
+
+
+def test_a_key_worked_with_hand_rounding_ends_with_its_drift(tmp_path: Path) -> None:
+    # η = 1 on the seed: θ − g is θ − η g exactly, also from hand-rounded inputs (left out)
+    spec_file = tmp_path / "seed.json"
+    spec_file.write_text(json.dumps({**load_spec("seed").model_dump(mode="json",
+                                                                    exclude_none=True),
+                                     "round": 6}), encoding="utf-8")
+    _run("exercise", str(spec_file), "--decimals", "6", "-o", str(tmp_path / "s.md"), "--key",
+         str(tmp_path / "k.md"))
+    key = (tmp_path / "k.md").read_text(encoding="utf-8")
+    assert "Drift against exact arithmetic" in key and "rounded to 6 decimals" in key
+    assert "learning_rate" in key  # the mistake left out of this variant, said in the key

@@ -17,7 +17,7 @@ import typer
 
 from gradtrace.cli.app import app
 from gradtrace.cli.grade import template_text
-from gradtrace.cli.step import NotationChoice, NotationOption, SpecArgument
+from gradtrace.cli.step import NotationChoice, NotationOption, RoundOption, SpecArgument
 from gradtrace.errors import GradtraceError, SpecError
 from gradtrace.exercise import Variant, given_variant, make_variants, qti, sheet
 from gradtrace.io import PDF, QTI, SVG, TEXT, atomic_write_bytes, atomic_write_text, check_output
@@ -88,9 +88,10 @@ EXERCISE_HELP = "\n\n".join([
     "= 1 for z > 0) is no mistake on that variant, and the key says so. The frozen seed is in the "
     "sheet, the key and the answers file.",
     "The sheet draws the network (a .svg beside a Markdown sheet, a .pdf beside a LaTeX one, "
-    "inline in HTML and PDF). --layout, --delta-convention, --batch-reduction and --notation set "
-    "the conventions the sheet, the key and the answers files speak. --format qti writes a QTI "
-    "1.2 package (.zip) for Canvas: one quiz per variant.",
+    "inline in HTML and PDF). --layout, --delta-convention, --batch-reduction, --round and "
+    "--notation set the conventions the sheet, the key and the answers files speak (--round N: "
+    "the key rounds every quantity to N decimals before the next uses it, as a calculator "
+    "does). --format qti writes a QTI 1.2 package (.zip) for Canvas: one quiz per variant.",
     "Examples:",
     "  gradtrace exercise --seed 7 -o sheet.md --key key.md",
     "  gradtrace exercise --count 30 -f pdf -o sheets.pdf --answers answers/",
@@ -117,6 +118,7 @@ def exercise(
     layout: LayoutOption = None,
     delta_convention: DeltaOption = None,
     batch_reduction: BatchOption = None,
+    round_to: RoundOption = None,
     notation: NotationOption = NotationChoice.textbook,
     output: Annotated[Path | None, typer.Option("--output", "-o",
                                                 help="The sheet file (required).")] = None,
@@ -141,7 +143,8 @@ def exercise(
     figures = _check_outputs(output, key, answers, fmt, count, [spec] if spec else [], force)
     conventions = {"weights_layout": layout and layout.value,
                    "delta_convention": delta_convention and delta_convention.value,
-                   "batch_reduction": batch_reduction and batch_reduction.value}
+                   "batch_reduction": batch_reduction and batch_reduction.value,
+                   "round": round_to}
     if spec is not None:
         variants = [given_variant(load_spec(spec), decimals, conventions)]
     else:
@@ -263,7 +266,8 @@ def answers_text(variant: Variant) -> str:
     lines = template_text(variant.spec, reference).splitlines()
     spec_line = next(k for k, line in enumerate(lines) if line.startswith("spec = "))
     conventions = [f"{name} = {json.dumps(variant.spec.model_dump()[name])}"
-                   for name in ("weights_layout", "delta_convention", "batch_reduction")]
+                   for name in ("weights_layout", "delta_convention", "batch_reduction", "round")
+                   if name != "round" or variant.spec.round is not None]
     excluded = [f"# {sheet.excluded_note(variant)}"] if variant.excluded else []
     lines[spec_line] = "\n".join([f"# variant {variant.number}, frozen seed {variant.seed}",
                                   *excluded, "# the conventions this sheet speaks (grade uses them)",

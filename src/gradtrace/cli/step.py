@@ -56,6 +56,11 @@ class NotationChoice(StrEnum):
 # shared with `gradtrace exercise`, whose key speaks the same notation
 NotationOption = Annotated[NotationChoice, typer.Option(
     help="textbook: z and a; net-out: the net/out names many tutorials use.")]
+RoundOption = Annotated[int | None, typer.Option(
+    "--round", min=0, max=MAX_ROUND_DECIMALS, help="Hand arithmetic: round every quantity "
+    "(z, a, C, ∂C/∂a, δ, each gradient, each new weight) to N decimals, half away from zero, "
+    "before the next one uses it; the output ends with the drift against exact arithmetic. "
+    "Sets the spec's `round`.", show_default=False)]
 
 
 SpecArgument = Annotated[
@@ -151,12 +156,7 @@ def step(
         min=0, max=MAX_DECIMALS, help="Fixed decimal places instead, trailing zeros kept (0.1900), "
         "as hand work writes numbers; not with --precision. Default with --round N: N.",
     )] = None,
-    round_to: Annotated[int | None, typer.Option(
-        "--round", min=0, max=MAX_ROUND_DECIMALS, help="Hand arithmetic: round every quantity "
-        "(z, a, C, ∂C/∂a, δ, each gradient, each new weight) to N decimals, half away from zero, "
-        "before the next one uses it; the output ends with the drift against exact arithmetic. "
-        "Sets the spec's `round`.",
-    )] = None,
+    round_to: RoundOption = None,
     notation: NotationOption = NotationChoice.textbook,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write to this file (atomically) instead of standard output.",

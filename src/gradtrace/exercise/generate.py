@@ -31,12 +31,12 @@ MAX_DRAWS = 2_000  # draws per seed before giving up: small nets pass in a few
 MAX_UNITS = 8  # per layer: a sheet worked by hand
 # spec field -> the command-line option that sets it (named in a refusal)
 CONVENTION_OPTIONS = {"weights_layout": "--layout", "delta_convention": "--delta-convention",
-                      "batch_reduction": "--batch-reduction"}
+                      "batch_reduction": "--batch-reduction", "round": "--round"}
 
 
 def generate(seed: int, sizes: Sequence[int] = (2, 2, 1), activations: str | Sequence[str] =
              "sigmoid", loss: str = "half_sse", *,
-             conventions: Mapping[str, str | None] | None = None) -> dict[str, Any]:
+             conventions: Mapping[str, str | int | None] | None = None) -> dict[str, Any]:
     """A spec mapping (validated by ``spec.parse_spec``) of a hand-friendly network for ``seed``.
 
     The same seed, sizes, activations, loss and ``conventions`` (field -> value, None = default;
@@ -108,8 +108,9 @@ def _in_range(data: dict[str, Any]) -> bool:
     return True
 
 
-def with_conventions(spec: Spec, conventions: Mapping[str, str | None]) -> dict[str, Any]:
-    """The spec's mapping with ``conventions`` (weights_layout, delta_convention, batch_reduction;
+def with_conventions(spec: Spec, conventions: Mapping[str, str | int | None]) -> dict[str, Any]:
+    """The spec's mapping with ``conventions`` (weights_layout, delta_convention, batch_reduction,
+    round;
     None keeps the spec's own) set and validated by the spec, its weights written in the layout.
 
     The numbers stay the same network: only how W is written and which convention the trace

@@ -108,8 +108,11 @@ def _question(variant: Variant, ask: str, decimals: int) -> str:
     network = trace_of(variant).network
     phases: tuple[Phase, ...] = ("forward", *(("backward", "update") if ask != "forward" else ()))
     how = " ".join(phase_intro(phase, network) for phase in phases)
+    rounding = variant.spec.round
+    as_you_go = ("" if rounding is None else f" Round every number to {rounding} decimals before "
+                 "you use it in the next one, as with a calculator.")
     return (f"Work out, for one training step on the given input, {asked}. Write every number "
-            f"to {decimals} decimals. {how}")
+            f"to {decimals} decimals.{as_you_go} {how}")
 
 
 def _weights_header(variant: Variant) -> str:
