@@ -15,9 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from gradtrace.core.activations import ACTIVATIONS
-from gradtrace.core.losses import LOSSES
-from gradtrace.errors import GradtraceError, SpecError, unknown_name
+from gradtrace.errors import GradtraceError, SpecError
 from gradtrace.exercise import make_variants
 from gradtrace.exercise.generate import MAX_UNITS
 from gradtrace.web.responses import RequestError
@@ -63,20 +61,6 @@ class ExerciseQuery(BaseModel):
                              f"{MAX_EXERCISE_WEIGHTS}, e.g. 2,2,1 or 3,4,2")
         return value
 
-    @field_validator("activations")
-    @classmethod
-    def _known_activations(cls, value: list[str]) -> list[str]:
-        for name in value:
-            if name not in ACTIVATIONS:
-                raise ValueError(unknown_name("activation", name, ACTIVATIONS))
-        return value
-
-    @field_validator("loss")
-    @classmethod
-    def _known_loss(cls, value: str) -> str:
-        if value not in LOSSES:
-            raise ValueError(unknown_name("loss", value, LOSSES))
-        return value
 
 
 def read_query(query: Mapping[str, str]) -> ExerciseQuery:
@@ -98,7 +82,7 @@ def exercise_reply(query: ExerciseQuery) -> dict[str, Any]:
         variant = make_variants(query.seed, 1, query.decimals, sizes=query.sizes,
                                 activations=activations, loss=query.loss,
                                 budget=SEARCH_BUDGET)[0]
-    except SpecError as error:  # the generator's own checks name a CLI option: --sizes
+    except SpecError as error:  # the generator checks sizes and names, naming a CLI option (--loss)
         field = (error.field or "").removeprefix("--")
         message = str(error).removeprefix(f"{error.field}: ") if error.field else str(error)
         raise RequestError(422, field, message, "value_error", ["query", field]) from None
