@@ -130,9 +130,9 @@ export function createPractice(ui, hooks) {
       return null;
     }
     try {
-      // the page prints every matrix in the column view (W rows are units), whatever layout the
-      // spec was written in: the learner's answers are in that view
-      const reply = await api("/api/grade", { spec: hooks.spec(), answers, weights_layout: "out_in" });
+      // the page's spec is always (n_out, n_in), weights_layout out_in (web/specs.explicit_spec):
+      // the view it prints, so the learner's answers are graded in it
+      const reply = await api("/api/grade", { spec: hooks.spec(), answers });
       if (String(mine) !== ui.panel.dataset.graded) return null; // a later check's reply rules
       results = {};
       for (const entry of reply.entries) {
