@@ -79,27 +79,7 @@ class Ask(StrEnum):
     all = "all"
 
 
-# One line per paragraph: rich wraps it to the terminal (a docstring's hard breaks would survive).
-EXERCISE_HELP = "\n\n".join([
-    "Make exercise sheets with worked keys, every variant tested for unambiguous grading.",
-    "Without SPEC a hand-friendly network is generated from --seed. A variant is handed out only "
-    "when its gradients check and every known mistake gives its own value at --decimals, so "
-    "`gradtrace grade` can name the mistake; a mistake that gives the right value exactly (relu′ "
-    "= 1 for z > 0) is no mistake on that variant, and the key says so. The frozen seed is in the "
-    "sheet, the key and the answers file.",
-    "The sheet draws the network (a .svg beside a Markdown sheet, a .pdf beside a LaTeX one, "
-    "inline in HTML and PDF). --layout, --delta-convention, --batch-reduction, --round and "
-    "--notation set the conventions the sheet, the key and the answers files speak (--round N: "
-    "the key rounds every quantity to N decimals before the next uses it, as a calculator "
-    "does). --format qti writes a QTI 1.2 package (.zip) for Canvas: one quiz per variant.",
-    "Examples:",
-    "  gradtrace exercise --seed 7 -o sheet.md --key key.md",
-    "  gradtrace exercise --count 30 -f pdf -o sheets.pdf --answers answers/",
-    "  gradtrace exercise --activations relu --layout in_out -f qti -o quiz.zip",
-])
-
-
-@app.command(help=EXERCISE_HELP)
+@app.command()
 def exercise(
     spec: SpecArgument = None,
     sizes: Annotated[str, typer.Option(help="Layer sizes of a generated network, input first.")]
@@ -127,7 +107,26 @@ def exercise(
         help="Also write one blank answers file per variant into this folder.")] = None,
     force: Annotated[bool, typer.Option(help="Replace an existing file of another kind.")] = False,
 ) -> None:
-    # the help is EXERCISE_HELP: rich keeps a docstring's line breaks, which wrap badly at 80 columns
+    """Make exercise sheets with worked keys, every variant tested for unambiguous grading.
+
+    Without SPEC a hand-friendly network is generated from --seed. A variant is handed out only
+    when its gradients check and every known mistake gives its own value at --decimals, so
+    `gradtrace grade` can name the mistake; a mistake that gives the right value exactly (relu′
+    = 1 for z > 0) is no mistake on that variant, and the key says so. The frozen seed is in the
+    sheet, the key and the answers file.
+
+    The sheet draws the network (a .svg beside a Markdown sheet, a .pdf beside a LaTeX one,
+    inline in HTML and PDF). --layout, --delta-convention, --batch-reduction, --round and
+    --notation set the conventions the sheet, the key and the answers files speak (--round N:
+    the key rounds every quantity to N decimals before the next uses it, as a calculator
+    does). --format qti writes a QTI 1.2 package (.zip) for Canvas: one quiz per variant.
+
+    Examples:
+
+      gradtrace exercise --seed 7 -o sheet.md --key key.md
+      gradtrace exercise --count 30 -f pdf -o sheets.pdf --answers answers/
+      gradtrace exercise --activations relu --layout in_out -f qti -o quiz.zip
+    """
     if output is None:
         raise GradtraceError("give the sheet's file with -o, e.g. -o sheet.md")
     if key is not None and count > 1 and fmt in (SheetFormat.latex, SheetFormat.pdf):
