@@ -4,6 +4,7 @@ command table agrees with the commands themselves. Timing is benchmarks/bench_st
 from __future__ import annotations
 
 import ast
+import contextlib
 import inspect
 import io
 import json
@@ -303,3 +304,45 @@ def test_each_commands_help_reads_well_at_80_columns(name: str) -> None:
                                            "PYTHONPATH": src}, check=True).stdout
     for word in re.findall(r"\\\[([a-z_]+)\]", doc):
         assert f"[{word}]" in shown, (name, word)
+
+
+# The process entry point freezes the heap out of the collector's reach before exiting (the final
+# collection cost ~40 ms); that must not cost output, files, exit codes or anyone's atexit handler.
+ENTRY = """
+import atexit, sys
+atexit.register(lambda: print("atexit ran", file=sys.stderr))
+sys.argv = ["gradtrace", *sys.argv[1:]]
+from gradtrace.cli import console_main
+console_main()
+"""
+
+
+@pytest.mark.parametrize(("args", "code"), [(("step", "--format", "json"), 0),
+                                            (("step", "no-such-example"), 2)])
+def test_the_entry_point_keeps_output_exit_code_and_atexit(tmp_path: Path, args: tuple[str, ...],
+                                                           code: int) -> None:
+    env = {**os.environ, "PYTHONPATH": str(SRC), "NO_COLOR": "1"}
+    piped = subprocess.run([sys.executable, "-c", ENTRY, *args], capture_output=True, text=True,
+                           env=env, timeout=120)
+    assert piped.returncode == code, piped.stderr
+    assert piped.stderr.splitlines()[-1] == "atexit ran"
+    written = tmp_path / "trace.json"
+    to_file = subprocess.run([sys.executable, "-m", "gradtrace", *args, "-o", str(written)],
+                             capture_output=True, text=True, env=env, timeout=120)
+    assert to_file.returncode == code, to_file.stderr
+    if code == 0:  # all of it, in a pipe and in a file
+        assert json.loads(piped.stdout) == json.loads(written.read_text())
+    else:
+        assert piped.stderr.splitlines()[0].startswith("gradtrace: error: unknown example")
+        assert not written.exists()
+
+
+def test_main_itself_leaves_the_collector_alone() -> None:
+    """Tests and users' scripts call main() many times in one process: only the exit freezes."""
+    import gc
+
+    from gradtrace.cli import main
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["step"]) == 0
+    assert gc.get_freeze_count() == 0

@@ -1,7 +1,5 @@
 """``python -m gradtrace``."""
 
-import sys
+from gradtrace.cli import console_main
 
-from gradtrace.cli import main
-
-sys.exit(main())
+console_main()

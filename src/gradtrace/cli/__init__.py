@@ -6,7 +6,9 @@ Every user error is a GradtraceError or a usage error: printed as one line on st
 
 from __future__ import annotations
 
+import gc
 import sys
+from typing import NoReturn
 
 from typer import Abort, Exit
 from typer.exceptions import TyperException
@@ -14,7 +16,7 @@ from typer.exceptions import TyperException
 from gradtrace.cli.app import app, command_group
 from gradtrace.errors import GradtraceError
 
-__all__ = ["app", "main"]
+__all__ = ["app", "console_main", "main"]
 
 USAGE_EXIT_CODE = 2
 
@@ -37,6 +39,21 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     return result if isinstance(result, int) else 0
+
+
+def console_main() -> NoReturn:
+    """The process's entry point (the ``gradtrace`` script, ``python -m gradtrace``): run, then exit.
+
+    Before the interpreter exits, every object still alive is frozen out of the garbage
+    collector's reach: its last collection would walk everything numpy, pydantic and typer built,
+    about 40 ms of a 0.45 s ``gradtrace step``, to free memory the OS takes back anyway. Nothing
+    is lost by skipping it: every file is written and closed by now, and atexit handlers and the
+    flush of stdout and stderr still run. Not in ``main``, which tests call many times in one
+    process.
+    """
+    code = main()
+    gc.freeze()
+    sys.exit(code)
 
 
 def _usage_error(error: TyperException) -> int:
