@@ -45,11 +45,11 @@ def console_main() -> NoReturn:
     """The process's entry point (the ``gradtrace`` script, ``python -m gradtrace``): run, then exit.
 
     Before the interpreter exits, every object still alive is frozen out of the garbage
-    collector's reach: its last collection would walk everything numpy, pydantic and typer built,
-    about 40 ms of a 0.45 s ``gradtrace step``, to free memory the OS takes back anyway. Nothing
-    is lost by skipping it: every file is written and closed by now, and atexit handlers and the
-    flush of stdout and stderr still run. Not in ``main``, which tests call many times in one
-    process.
+    collector's reach: its last collection would walk everything numpy, pydantic and typer built
+    (40 to 80 ms of the 0.56 s ``gradtrace step`` took) to free memory the OS takes back anyway.
+    Nothing is lost by skipping it: every file is written and closed by now, and atexit handlers
+    and the flush of stdout and stderr still run. Not in ``main``, which tests call many times in
+    one process.
     """
     code = main()
     gc.freeze()
